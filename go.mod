@@ -1,0 +1,3 @@
+module github.com/driftd/driftd
+
+go 1.26.0

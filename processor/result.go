@@ -1,0 +1,146 @@
+// Package processor drives driftd's pipeline: it consumes prediction and
+// outcome events from Kafka, joins them, windows them by event time and
+// hands each window's measures to a sink and to the alert evaluator.
+package processor
+
+import (
+	"time"
+
+	"github.com/driftd/driftd/stats"
+)
+
+// WindowID identifies a tumbling event-time window of one model version.
+// It is the same on every instance and every replay, so downstream stores
+// can replace rather than duplicate.
+type WindowID struct {
+	Model   string
+	Version string
+	Start   time.Time // inclusive, UTC
+	End     time.Time // exclusive, UTC
+}
+
+// LatencySummary holds serving-latency percentiles of a window, in
+// milliseconds, when events carry latency_ms.
+type LatencySummary struct {
+	Count int64
+	P50   float64
+	P95   float64
+	P99   float64
+}
+
+// WindowResult is everything driftd measured for one window. A window is
+// emitted when it closes and again, with a higher Revision, each time late
+// labels change its performance; consumers keep the highest revision.
+type WindowResult struct {
+	ID WindowID
+	// Revision orders re-emissions of the same window: 1 at close, then
+	// increasing. It is deterministic for a given input so a replay writes
+	// the same revisions.
+	Revision uint64
+	// BaselineID names the profile the window was compared with; empty when
+	// the model version has no baseline (then drift measures are nil).
+	BaselineID string
+	ClosedAt   time.Time
+
+	Events     int64 // predictions counted in the window
+	LateEvents int64 // predictions that arrived after the window closed
+
+	// Features is keyed by feature name.
+	Features map[string]stats.FeatureReport
+	// Prediction is drift of the prediction (label or score) distribution.
+	Prediction *stats.FeatureReport
+
+	Performance *stats.PerformanceReport
+	// LabelCoverage is labelled predictions / predictions in the window.
+	LabelCoverage float64
+
+	Latency *LatencySummary
+}
+
+// Metric is one number of a window, flattened for storage and rules.
+type Metric struct {
+	Feature string // "" for model-level metrics; "__prediction__" for prediction drift
+	Name    string // "psi", "ks.statistic", "f1", "missing_rate", ...
+	Value   float64
+	// SampleSize is the number of current values behind Value (non-missing
+	// feature values, or labelled support for performance metrics).
+	SampleSize int64
+	// BaselineSize is the number of baseline values, 0 when not applicable.
+	BaselineSize int64
+}
+
+// PredictionFeature is the Feature name under which prediction drift is
+// reported.
+const PredictionFeature = "__prediction__"
+
+// Metrics flattens the result into one Metric per (feature, measure) that
+// could be computed; nil measures are left out. The order is deterministic:
+// features by name, then a fixed measure order.
+func (r *WindowResult) Metrics() []Metric {
+	var out []Metric
+	for _, name := range sortedKeys(r.Features) {
+		f := r.Features[name]
+		out = appendFeatureMetrics(out, name, &f)
+	}
+	if r.Prediction != nil {
+		out = appendFeatureMetrics(out, PredictionFeature, r.Prediction)
+	}
+	if p := r.Performance; p != nil {
+		add := func(name string, v *float64) {
+			if v != nil {
+				out = append(out, Metric{Name: name, Value: *v, SampleSize: p.Support})
+			}
+		}
+		add("accuracy", p.Accuracy)
+		add("precision", p.Precision)
+		add("recall", p.Recall)
+		add("f1", p.F1)
+		add("roc_auc", p.ROCAUC)
+		add("macro_f1", p.MacroF1)
+		add("micro_f1", p.MicroF1)
+		add("weighted_f1", p.WeightedF1)
+		add("mae", p.MAE)
+		add("rmse", p.RMSE)
+		add("mean_error", p.MeanError)
+	}
+	out = append(out, Metric{Name: "label_coverage", Value: r.LabelCoverage, SampleSize: r.Events})
+	if l := r.Latency; l != nil && l.Count > 0 {
+		out = append(out,
+			Metric{Name: "latency_p50_ms", Value: l.P50, SampleSize: l.Count},
+			Metric{Name: "latency_p95_ms", Value: l.P95, SampleSize: l.Count},
+			Metric{Name: "latency_p99_ms", Value: l.P99, SampleSize: l.Count},
+		)
+	}
+	return out
+}
+
+func appendFeatureMetrics(out []Metric, feature string, f *stats.FeatureReport) []Metric {
+	add := func(name string, v *float64) {
+		if v != nil {
+			out = append(out, Metric{Feature: feature, Name: name, Value: *v,
+				SampleSize: f.Count.Current, BaselineSize: f.Count.Baseline})
+		}
+	}
+	add("missing_rate", f.MissingRate.Current)
+	add("psi", f.PSI)
+	add("kl", f.KL)
+	add("js", f.JS)
+	add("hellinger", f.Hellinger)
+	add("linf", f.LInf)
+	if f.KS != nil {
+		add("ks.statistic", &f.KS.Statistic)
+		add("ks.p_value", &f.KS.PValue)
+	}
+	add("wasserstein", f.Wasserstein)
+	add("wasserstein_normed", f.WassersteinNormed)
+	if f.ChiSquare != nil {
+		add("chi2.statistic", &f.ChiSquare.Statistic)
+		add("chi2.p_value", &f.ChiSquare.PValue)
+	}
+	add("out_of_range_rate", f.OutOfRangeRate)
+	if f.Type == stats.Categorical {
+		n := float64(len(f.NewCategories))
+		add("new_categories", &n)
+	}
+	return out
+}

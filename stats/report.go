@@ -1,0 +1,111 @@
+package stats
+
+// The report types below are the JSON shape of compare-cli.md and the
+// per-window payload of the streaming engine; sinks and alerts read them.
+// Fields may be added; none may be renamed (they are an API). A statistic
+// that cannot be computed is a nil pointer and marshals as JSON null.
+
+// Feature types.
+const (
+	Numeric     = "numeric"
+	Categorical = "categorical"
+)
+
+// Pair holds one figure for the baseline and for the current data.
+type Pair[T any] struct {
+	Baseline T `json:"baseline"`
+	Current  T `json:"current"`
+}
+
+// KSResult is the two-sample Kolmogorov–Smirnov test with the asymptotic
+// p-value (stats-contract.md).
+type KSResult struct {
+	Statistic float64 `json:"statistic"`
+	PValue    float64 `json:"p_value"`
+}
+
+// ChiSquareResult is Pearson's chi-square test of homogeneity on the 2×k
+// table of baseline and current category counts.
+type ChiSquareResult struct {
+	Statistic float64 `json:"statistic"`
+	PValue    float64 `json:"p_value"`
+	DoF       int     `json:"dof"`
+}
+
+// Histogram is the binned view both sides were compared on, kept so an
+// analyst can redraw the distributions. For a numeric feature Edges are the
+// interior edges (len(Baseline) == len(Edges)+1); for a categorical one
+// Categories name the bins.
+type Histogram struct {
+	Edges      []float64 `json:"edges,omitempty"`
+	Categories []string  `json:"categories,omitempty"`
+	Baseline   []int64   `json:"baseline"`
+	Current    []int64   `json:"current"`
+}
+
+// FeatureReport is one feature's drift measures.
+type FeatureReport struct {
+	Type        string         `json:"type"`
+	Count       Pair[int64]    `json:"count"`
+	MissingRate Pair[*float64] `json:"missing_rate"`
+
+	PSI       *float64 `json:"psi"`
+	KL        *float64 `json:"kl"`
+	JS        *float64 `json:"js"`
+	Hellinger *float64 `json:"hellinger"`
+	LInf      *float64 `json:"linf"`
+
+	// Numeric only.
+	KS                *KSResult `json:"-"`
+	Wasserstein       *float64  `json:"-"`
+	WassersteinNormed *float64  `json:"-"`
+
+	// Categorical only.
+	ChiSquare *ChiSquareResult `json:"-"`
+	// NewCategories are current categories absent from the baseline.
+	NewCategories []string `json:"new_categories,omitempty"`
+
+	// OutOfRangeRate is the share of current non-missing numeric values
+	// outside [baseline min, baseline max]; nil for categorical features.
+	OutOfRangeRate *float64 `json:"out_of_range_rate,omitempty"`
+
+	Histogram *Histogram `json:"histogram,omitempty"`
+}
+
+// ClassReport is one label's figures in a multiclass report.
+type ClassReport struct {
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+	Support   int64   `json:"support"`
+}
+
+// Tasks.
+const (
+	Binary     = "binary"
+	Multiclass = "multiclass"
+	Regression = "regression"
+)
+
+// PerformanceReport is model performance on rows with both target and
+// prediction. Which fields are set depends on Task.
+type PerformanceReport struct {
+	Task    string `json:"task"`
+	Support int64  `json:"support"`
+
+	Accuracy  *float64 `json:"accuracy,omitempty"`
+	Precision *float64 `json:"precision,omitempty"`
+	Recall    *float64 `json:"recall,omitempty"`
+	F1        *float64 `json:"f1,omitempty"`
+	// ROCAUC is set (possibly to null) only when a score was given.
+	ROCAUC *float64 `json:"-"`
+
+	MacroF1    *float64               `json:"macro_f1,omitempty"`
+	MicroF1    *float64               `json:"micro_f1,omitempty"`
+	WeightedF1 *float64               `json:"weighted_f1,omitempty"`
+	PerClass   map[string]ClassReport `json:"per_class,omitempty"`
+
+	MAE       *float64 `json:"mae,omitempty"`
+	RMSE      *float64 `json:"rmse,omitempty"`
+	MeanError *float64 `json:"mean_error,omitempty"`
+}
