@@ -144,3 +144,13 @@ func appendFeatureMetrics(out []Metric, feature string, f *stats.FeatureReport) 
 	}
 	return out
 }
+
+// RejectStat counts events rejected to the dead-letter topic for one reason
+// during one processing-time minute. Rejected events may lack a model, so
+// they are reported apart from windows.
+type RejectStat struct {
+	Minute time.Time // start of the minute, UTC
+	Topic  string    // source topic
+	Reason string    // a small enum: "malformed_json", "missing_field", ...
+	Count  int64
+}
