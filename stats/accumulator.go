@@ -92,7 +92,7 @@ func NewWindowAccumulator(p *Profile, opts AccumulatorOptions) *WindowAccumulato
 	if w.pred == nil {
 		w.pred = w.newFeature("", "", nil)
 	}
-	w.perf = newPerfAccumulator(task, pos)
+	w.perf = newPerfAccumulator(task, pos, opts.SketchExactLimit)
 	w.perf.scoreGiven = opts.ScoreGiven
 	w.lat = NewSketch(0)
 	return w
@@ -249,4 +249,13 @@ func (w *WindowAccumulator) sortedFeatureNames() []string {
 func categoriesOf(a, b map[string]int64) []string {
 	keys := sortedCategories(a, b)
 	return slices.DeleteFunc(keys, func(k string) bool { return a[k] == 0 && b[k] == 0 })
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
