@@ -273,8 +273,8 @@ func TestCategoryCap(t *testing.T) {
 		w.ObserveFeature("c", StringValue(fmt.Sprint("k", i)))
 	}
 	f := w.feats["c"]
-	if len(f.cats) != 4 || f.cats[OtherCategory] != 7 || f.count != 10 {
-		t.Errorf("categories %v, want 3 kept and 7 in %s", f.cats, OtherCategory)
+	if f.cats.len() != 4 || f.cats.get(OtherCategory) != 7 || f.count != 10 {
+		t.Errorf("categories %v, want 3 kept and 7 in %s", f.cats.toMap(), OtherCategory)
 	}
 }
 

@@ -99,11 +99,11 @@ func (f *featureAcc) encode(e *encoder) {
 		e.f64(f.m2)
 		f.sketch.encode(e)
 	case Categorical:
-		keys := sortedKeysOf(f.cats)
+		keys := f.cats.sorted()
 		e.uvarint(uint64(len(keys)))
 		for _, k := range keys {
 			e.str(k)
-			e.varint(f.cats[k])
+			e.varint(f.cats.get(k))
 		}
 	}
 }
@@ -143,7 +143,7 @@ func (f *featureAcc) decode(d *decoder, exactLimit int) {
 		f.min, f.max, f.mean, f.m2 = d.f64(), d.f64(), d.f64(), d.f64()
 		f.sketch.decode(d)
 	case Categorical:
-		clear(f.cats)
+		f.cats.reset()
 		n := d.count(2)
 		prev := ""
 		for i := 0; i < n && d.err == nil; i++ {
@@ -152,7 +152,8 @@ func (f *featureAcc) decode(d *decoder, exactLimit int) {
 				d.fail("categories out of order")
 			}
 			prev = k
-			f.cats[k] = d.nonNeg()
+			i, _ := f.cats.slot(k, true)
+			f.cats.counts[i] = d.nonNeg()
 		}
 	}
 }
@@ -189,6 +190,9 @@ func (s *Sketch) decode(d *decoder) {
 				d.fail("sketch holds a non-finite value")
 			}
 			lv = append(lv, v)
+		}
+		if h > 0 {
+			slices.Sort(lv) // levels above 0 are kept sorted
 		}
 		levels = append(levels, lv)
 		flips = append(flips, d.bool())

@@ -49,13 +49,8 @@ func (f *featureAcc) merge(o *featureAcc, exactLimit int) error {
 	}
 	if f.typ == Categorical {
 		f.count += o.count
-		for _, c := range sortedKeysOf(o.cats) {
-			n := o.cats[c]
-			if _, ok := f.cats[c]; ok || f.maxCats < 0 || len(f.cats) < f.maxCats {
-				f.cats[c] += n
-			} else {
-				f.cats[OtherCategory] += n
-			}
+		for _, c := range o.cats.sorted() {
+			f.cats.add(c, o.cats.get(c), f.maxCats)
 		}
 		return nil
 	}

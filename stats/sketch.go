@@ -31,6 +31,10 @@ type Sketch struct {
 	// flips alternates, per level, which of each pair a compaction keeps,
 	// so rank errors of successive compactions cancel instead of adding.
 	flips []bool
+	// scratch and merge are working buffers of compaction, kept so that
+	// the per-event path does not allocate.
+	scratch []uint64
+	merge   []float64
 }
 
 // NewSketch returns an empty sketch exact up to exactLimit values
@@ -71,27 +75,59 @@ func (s *Sketch) compress() {
 	}
 }
 
+// compact promotes every other item of level h to level h+1. Levels
+// above 0 are kept sorted, so only level 0 needs a sort; the promoted run
+// is merged into the level above.
 func (s *Sketch) compact(h int) {
 	lv := s.levels[h]
-	slices.Sort(lv)
+	if h == 0 {
+		s.scratch = sortFloats(lv, s.scratch)
+	}
 	if h+1 == len(s.levels) {
 		s.levels = append(s.levels, make([]float64, 0, sketchLevelCapacity))
 		s.flips = append(s.flips, false)
 	}
 	// An odd item out stays at this level: the largest, so the rest pair up.
 	pairs := len(lv) / 2
+	odd := len(lv)%2 == 1
+	var last float64
+	if odd {
+		last = lv[len(lv)-1]
+	}
 	off := 0
 	if s.flips[h] {
 		off = 1
 	}
 	s.flips[h] = !s.flips[h]
-	up := s.levels[h+1]
 	for i := 0; i < pairs; i++ {
-		up = append(up, lv[2*i+off])
+		lv[i] = lv[2*i+off]
 	}
-	s.levels[h+1] = up
-	rest := lv[2*pairs:]
-	s.levels[h] = append(lv[:0], rest...)
+	s.pushSorted(h+1, lv[:pairs])
+	lv = lv[:0]
+	if odd {
+		lv = append(lv, last)
+	}
+	s.levels[h] = lv
+}
+
+// pushSorted merges the sorted run src into the sorted level h.
+func (s *Sketch) pushSorted(h int, src []float64) {
+	old := append(s.merge[:0], s.levels[h]...)
+	s.merge = old
+	lv := s.levels[h][:0]
+	i, j := 0, 0
+	for i < len(old) && j < len(src) {
+		if src[j] < old[i] {
+			lv = append(lv, src[j])
+			j++
+		} else {
+			lv = append(lv, old[i])
+			i++
+		}
+	}
+	lv = append(lv, old[i:]...)
+	lv = append(lv, src[j:]...)
+	s.levels[h] = lv
 }
 
 // Merge adds o's values to s. While the union has at most the exact limit
@@ -103,7 +139,11 @@ func (s *Sketch) Merge(o *Sketch) {
 		s.flips = append(s.flips, false)
 	}
 	for h, lv := range o.levels {
-		s.levels[h] = append(s.levels[h], lv...)
+		if h == 0 {
+			s.levels[0] = append(s.levels[0], lv...)
+		} else {
+			s.pushSorted(h, lv)
+		}
 	}
 	s.n += o.n
 	if s.n > s.limit {

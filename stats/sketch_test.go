@@ -145,3 +145,31 @@ func TestSketchMergeWithinBound(t *testing.T) {
 		t.Errorf("merged sketch's CDF is %.4f from the exact one, want <= 0.005", d)
 	}
 }
+
+func TestSortFloats(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	var scratch []uint64
+	for _, n := range []int{0, 1, 5, 63, 64, 100, 4096} {
+		xs := make([]float64, n)
+		for i := range xs {
+			switch r.IntN(4) {
+			case 0:
+				xs[i] = r.NormFloat64() * 1e300
+			case 1:
+				xs[i] = float64(r.IntN(5) - 2)
+			case 2:
+				xs[i] = math.Copysign(0, -1)
+			default:
+				xs[i] = r.NormFloat64() * 1e-300
+			}
+		}
+		want := slices.Clone(xs)
+		slices.Sort(want)
+		scratch = sortFloats(xs, scratch)
+		for i := range xs {
+			if xs[i] != want[i] {
+				t.Fatalf("n=%d: element %d is %v, want %v", n, i, xs[i], want[i])
+			}
+		}
+	}
+}
