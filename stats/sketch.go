@@ -163,35 +163,22 @@ func (s *Sketch) Reset() {
 // Points returns the summary as sorted distinct values with weights that
 // sum to Count: the exact sample while Exact.
 func (s *Sketch) Points() []WeightedValue {
-	total := 0
-	for _, lv := range s.levels {
-		total += len(lv)
-	}
-	items := make([]WeightedValue, 0, total)
-	for h, lv := range s.levels {
-		for _, v := range lv {
-			items = append(items, WeightedValue{V: v, W: int64(1) << h})
-		}
-	}
-	slices.SortFunc(items, func(a, b WeightedValue) int {
-		switch {
-		case a.V < b.V:
-			return -1
-		case a.V > b.V:
-			return 1
-		}
-		return 0
-	})
-	out := items[:0]
-	for _, it := range items {
-		if n := len(out); n > 0 && out[n-1].V == it.V {
-			out[n-1].W += it.W
+	base := slices.Clone(s.levels[0])
+	sortFloats(base, nil)
+	pts := compress(nil, base)
+	for h := 1; h < len(s.levels); h++ {
+		if len(s.levels[h]) == 0 {
 			continue
 		}
-		out = append(out, it)
+		// Levels above 0 are sorted: merging keeps the result sorted.
+		lv := compress(nil, s.levels[h])
+		for i := range lv {
+			lv[i].W <<= h
+		}
+		pts = mergePoints(pts, lv)
 	}
 	// Only whole pairs move up a level, so the weights sum to Count.
-	return out
+	return pts
 }
 
 // weightedQuantile is the type-7 quantile of a weighted sample: the sample
