@@ -28,24 +28,29 @@ func sortFloats(xs []float64, scratch []uint64) []uint64 {
 		}
 		a[i] = u
 	}
-	var count [256]int
-	for shift := uint(0); shift < 64; shift += 8 {
-		clear(count[:])
-		for _, u := range a {
-			count[byte(u>>shift)]++
+	// One read pass fills all eight digit histograms, then each digit
+	// costs one scatter pass (skipped when every key shares that byte).
+	var count [8][256]int
+	for _, u := range a {
+		for d := 0; d < 8; d++ {
+			count[d][byte(u>>(8*d))]++
 		}
-		if count[byte(a[0]>>shift)] == n {
-			continue // every key has this byte: the pass would not move anything
+	}
+	for d := 0; d < 8; d++ {
+		shift := uint(8 * d)
+		c := &count[d]
+		if c[byte(a[0]>>shift)] == n {
+			continue
 		}
 		pos := 0
-		for i, c := range count {
-			count[i] = pos
-			pos += c
+		for i, k := range c {
+			c[i] = pos
+			pos += k
 		}
 		for _, u := range a {
-			d := byte(u >> shift)
-			b[count[d]] = u
-			count[d]++
+			k := byte(u >> shift)
+			b[c[k]] = u
+			c[k]++
 		}
 		a, b = b, a
 	}
