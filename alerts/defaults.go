@@ -100,7 +100,6 @@ var knownMetrics = map[string]bool{
 	"latency_p50_ms": true, "latency_p95_ms": true, "latency_p99_ms": true,
 }
 
-
 // breached reports whether value is on the alerting side of threshold.
 func breached(cmp string, value, threshold float64) bool {
 	switch cmp {

@@ -23,8 +23,8 @@ func TestRetrainWebhookOncePerCrossing(t *testing.T) {
 	retrain := newReceiver(t, nil)
 	notify := newReceiver(t, nil)
 	cfg := Config{
-		Rules: []Rule{{Name: "f1_floor", Metric: "f1", Threshold: Num(0.8), Action: ActionBoth, RepeatInterval: Dur(0)}},
-		Targets: []Target{webhook("retrain", retrain.srv.URL, ActionRetrain), webhook("oncall", notify.srv.URL, "")},
+		Rules:    []Rule{{Name: "f1_floor", Metric: "f1", Threshold: Num(0.8), Action: ActionBoth, RepeatInterval: Dur(0)}},
+		Targets:  []Target{webhook("retrain", retrain.srv.URL, ActionRetrain), webhook("oncall", notify.srv.URL, "")},
 		Delivery: fastDelivery(),
 	}
 	e := start(t, cfg, t.TempDir(), Options{})
