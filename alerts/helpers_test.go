@@ -214,3 +214,5 @@ func outboxSize(t *testing.T, e *Engine) int {
 	}
 	return len(ds)
 }
+
+func resultsOf(rs ...processor.WindowResult) []processor.WindowResult { return rs }
