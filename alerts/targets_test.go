@@ -50,7 +50,7 @@ func TestTargetPayloads(t *testing.T) {
 		var p struct {
 			Text   string `json:"text"`
 			Blocks []struct {
-				Type string `json:"type"`
+				Type string                `json:"type"`
 				Text struct{ Text string } `json:"text"`
 			} `json:"blocks"`
 		}
