@@ -98,6 +98,9 @@ type Target struct {
 	ContentType string `yaml:"content_type,omitempty"`
 	// Timeout bounds one request; default delivery.timeout.
 	Timeout Duration `yaml:"timeout,omitempty"`
+	// AcceptStatuses are non-2xx statuses that mean "already done", such
+	// as Airflow's 409 for a DAG run id it has seen: delivered, not failed.
+	AcceptStatuses []int `yaml:"accept_statuses,omitempty"`
 }
 
 // Delivery tunes the outbox.
@@ -328,6 +331,11 @@ func (t *Target) validate(v *validator, key string) {
 		v.add(key+".action", "must be notify, retrain or both, got %q", t.Action)
 	}
 	v.duration(key+".timeout", t.Timeout, false)
+	for i, code := range t.AcceptStatuses {
+		if code < 100 || code > 599 {
+			v.add(fmt.Sprintf("%s.accept_statuses[%d]", key, i), "not an HTTP status: %d", code)
+		}
+	}
 }
 
 func httpURL(s string) bool {

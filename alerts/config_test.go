@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"go.yaml.in/yaml/v3"
 	"os"
 	"strings"
 	"testing"
@@ -168,4 +169,44 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDocsExamples decodes every YAML example of docs/alerts.md strictly,
+// so the reference cannot drift from the code.
+func TestDocsExamples(t *testing.T) {
+	doc, err := os.ReadFile("../docs/alerts.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(doc), "```yaml\n")[1:]
+	if len(blocks) < 7 {
+		t.Fatalf("found %d yaml examples", len(blocks))
+	}
+	for i, b := range blocks {
+		b = b[:strings.Index(b, "```")]
+		var src string
+		if strings.HasPrefix(b, "alerts:") {
+			src = b
+		} else {
+			src = "alerts:\n  targets:\n" + indent(b, "    ")
+		}
+		dec := yaml.NewDecoder(strings.NewReader(src))
+		dec.KnownFields(true)
+		var wrapper struct{ Alerts Config }
+		if err := dec.Decode(&wrapper); err != nil {
+			t.Errorf("example %d: %v\n%s", i, err, b)
+			continue
+		}
+		if err := wrapper.Alerts.Validate(); err != nil {
+			t.Errorf("example %d: %v\n%s", i, err, b)
+		}
+	}
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = prefix + l
+	}
+	return strings.Join(lines, "\n") + "\n"
 }

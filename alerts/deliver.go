@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -181,7 +182,7 @@ func (e *Engine) send(ctx context.Context, t *target, r request) outcome {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	out := outcome{status: resp.StatusCode}
 	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+	case resp.StatusCode >= 200 && resp.StatusCode < 300, slices.Contains(t.cfg.AcceptStatuses, resp.StatusCode):
 		out.ok = true
 	case resp.StatusCode == http.StatusTooManyRequests:
 		out.retry, out.reason = true, "rate_limited"

@@ -167,3 +167,17 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("bad Retry-After: %v", got)
 	}
 }
+
+func TestAcceptStatuses(t *testing.T) {
+	rv := newReceiver(t, func(int, *http.Request) int { return http.StatusConflict })
+	rec := &fakeRecorder{}
+	hook := webhook("airflow", rv.srv.URL, "")
+	hook.AcceptStatuses = []int{409}
+	cfg := Config{Rules: []Rule{{Metric: "psi"}}, Targets: []Target{hook}, Delivery: fastDelivery()}
+	e := start(t, cfg, t.TempDir(), Options{Recorder: rec})
+	write(t, e.Engine, window(0, psi("amount", 0.5, 1000)))
+	eventually(t, "a final record", func() bool { return len(rec.deliveryRecords()) == 1 })
+	if r := rec.deliveryRecords()[0]; r.State != StateDelivered || r.LastStatus != 409 || r.Attempts != 1 {
+		t.Fatalf("record %+v", r)
+	}
+}

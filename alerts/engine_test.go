@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/driftd/driftd/processor"
 	"github.com/driftd/driftd/stats"
 )
@@ -92,7 +94,8 @@ func TestRetriesDeliverOncePerKey(t *testing.T) {
 		Targets:  []Target{webhook("hook", rv.srv.URL, "")},
 		Delivery: fastDelivery(),
 	}
-	e := start(t, cfg, t.TempDir(), Options{})
+	reg := prometheus.NewRegistry()
+	e := start(t, cfg, t.TempDir(), Options{Registerer: reg})
 	// Alternating drift fires and resolves: 6 notifications.
 	for i := range 6 {
 		v := 0.5
@@ -121,6 +124,45 @@ func TestRetriesDeliverOncePerKey(t *testing.T) {
 	if outboxSize(t, e.Engine) != 0 {
 		t.Errorf("outbox not empty on disk")
 	}
+	for name, want := range map[string]float64{
+		"driftd_alerts_notifications_queued_total":    6,
+		"driftd_alerts_notifications_delivered_total": 6,
+		"driftd_alerts_delivery_retries_total":        7,
+		"driftd_alerts_outbox_size":                   0,
+	} {
+		if got := gathered(t, reg, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if got := gathered(t, reg, "driftd_alerts_delivery_latency_seconds"); got != 6 {
+		t.Errorf("latency observations %v, want 6", got)
+	}
+}
+
+// gathered sums a metric family (sample count for histograms).
+func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.Counter != nil:
+				sum += m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				sum += m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return sum
 }
 
 // TestOutboxSurvivesKill: an engine abandoned without Close while
