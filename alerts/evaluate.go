@@ -99,16 +99,16 @@ func (ev *evaluation) apply(ru *rule, r *processor.WindowResult, m processor.Met
 		StartsAt: tr.episodeStart}
 	switch {
 	case tr.pending:
-		rec.State = StatePendingA
+		rec.State = AlertPending
 		ev.records = append(ev.records, rec)
 		return Alert{}, false
 	case tr.fired:
-		rec.State = StateFiring
+		rec.State = AlertFiring
 		ev.records = append(ev.records, rec)
 	case tr.repeat:
 		a.Repeat = true
 	case tr.resolved:
-		rec.State = StateResolved
+		rec.State = AlertResolved
 		ev.records = append(ev.records, rec)
 		a.Status, a.EndsAt = KindResolved, w.End
 	default:
@@ -121,7 +121,7 @@ func (ev *evaluation) apply(ru *rule, r *processor.WindowResult, m processor.Met
 // after this call's changes.
 func (ev *evaluation) anyFiring(model, version string) bool {
 	for _, e := range ev.next {
-		if e.Model == model && e.Version == version && e.State == StateFiring {
+		if e.Model == model && e.Version == version && e.State == AlertFiring {
 			return true
 		}
 	}
@@ -129,7 +129,7 @@ func (ev *evaluation) anyFiring(model, version string) bool {
 		if _, changed := ev.next[k]; changed {
 			continue
 		}
-		if e.Model == model && e.Version == version && e.State == StateFiring {
+		if e.Model == model && e.Version == version && e.State == AlertFiring {
 			return true
 		}
 	}

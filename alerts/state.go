@@ -6,10 +6,10 @@ import (
 
 // Alert states of the per-(rule, model, version, feature) machine.
 const (
-	StateOK       = "ok"
-	StatePendingA = "pending"
-	StateFiring   = "firing"
-	StateResolved = "resolved"
+	AlertOK       = "ok"
+	AlertPending  = "pending"
+	AlertFiring   = "firing"
+	AlertResolved = "resolved"
 )
 
 // machine is the part of an entry a window revision may replace.
@@ -55,10 +55,10 @@ type transition struct {
 func step(m machine, r *rule, breach, recov bool, id func(episode time.Time) string, start, end time.Time) (machine, transition) {
 	var tr transition
 	switch m.State {
-	case StateFiring:
+	case AlertFiring:
 		if recov {
 			tr = transition{resolved: true, alertID: m.AlertID, episodeStart: m.EpisodeStart}
-			m.State, m.Count = StateResolved, 0
+			m.State, m.Count = AlertResolved, 0
 			return m, tr
 		}
 		if breach {
@@ -69,21 +69,21 @@ func step(m machine, r *rule, breach, recov bool, id func(episode time.Time) str
 			m.LastNotified = end
 		}
 		return m, tr
-	case StatePendingA:
+	case AlertPending:
 		if !breach {
-			return machine{State: StateOK}, tr
+			return machine{State: AlertOK}, tr
 		}
 		m.Count++
 	default:
 		if !breach {
-			return machine{State: StateOK}, tr
+			return machine{State: AlertOK}, tr
 		}
-		m = machine{State: StatePendingA, Count: 1, EpisodeStart: start, AlertID: id(start)}
+		m = machine{State: AlertPending, Count: 1, EpisodeStart: start, AlertID: id(start)}
 		tr.pending = r.forN > 1
 	}
 	tr.alertID, tr.episodeStart = m.AlertID, m.EpisodeStart
 	if m.Count >= r.forN {
-		m.State, m.LastNotified = StateFiring, end
+		m.State, m.LastNotified = AlertFiring, end
 		tr.fired, tr.pending = true, false
 	}
 	return m, tr
@@ -94,15 +94,15 @@ func step(m machine, r *rule, breach, recov bool, id func(episode time.Time) str
 // not announced again, and one the new revision disproves is resolved.
 func replace(old, next machine, tr transition) (machine, transition) {
 	switch {
-	case old.State == StateFiring && next.State == StateFiring && old.AlertID == next.AlertID:
+	case old.State == AlertFiring && next.State == AlertFiring && old.AlertID == next.AlertID:
 		next.LastNotified = old.LastNotified
 		tr.fired, tr.repeat = false, false
-	case old.State == StateFiring && next.State != StateFiring:
+	case old.State == AlertFiring && next.State != AlertFiring:
 		tr = transition{resolved: true, alertID: old.AlertID, episodeStart: old.EpisodeStart}
-		if next.State != StatePendingA {
-			next = machine{State: StateResolved}
+		if next.State != AlertPending {
+			next = machine{State: AlertResolved}
 		}
-	case old.State == StateResolved && next.State == StateResolved && old.AlertID == next.AlertID:
+	case old.State == AlertResolved && next.State == AlertResolved && old.AlertID == next.AlertID:
 		tr.resolved = false
 	}
 	return next, tr
