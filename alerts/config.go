@@ -24,6 +24,11 @@ type Config struct {
 	Rules    []Rule   `yaml:"rules"`
 	Targets  []Target `yaml:"targets"`
 	Delivery Delivery `yaml:"delivery"`
+	// StateRetention bounds the state file: a quiet machine (ok or
+	// resolved) whose last window is this much older than the newest window
+	// seen is forgotten, so retired models and features do not accumulate.
+	// Replays older than this would be evaluated afresh. Default 7 days.
+	StateRetention Duration `yaml:"state_retention,omitempty"`
 }
 
 // Rule is one alerting rule. Unset fields take the defaults of the metric
@@ -128,6 +133,7 @@ const (
 	DefaultConcurrency    = 4
 	DefaultRepeatInterval = 4 * time.Hour
 	DefaultFor            = 1
+	DefaultStateRetention = 7 * 24 * time.Hour
 )
 
 // ParseConfig decodes an `alerts:` section strictly (unknown keys are
@@ -179,6 +185,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.Delivery.validate(&v)
+	v.duration("alerts.state_retention", c.StateRetention, false)
 	return v.err()
 }
 

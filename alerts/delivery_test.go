@@ -138,8 +138,8 @@ func TestRecorderFailureFailsWrite(t *testing.T) {
 	// The retry (a replay by the processor) succeeds and does not enqueue twice.
 	rec.failAlerts = nil
 	write(t, e, window(0, psi("amount", 0.5, 1000)))
-	if got := outboxSize(t, e); got != 1 {
-		t.Fatalf("outbox %d after retry, want 1", got)
+	if got := outboxSize(t, e); got != 1 || e.q.len() != 1 {
+		t.Fatalf("outbox %d on disk, %d queued after retry, want 1", got, e.q.len())
 	}
 	if s := rec.alertStates(); fmt.Sprint(s) != "[firing]" {
 		t.Fatalf("recorded %v", s)

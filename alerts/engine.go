@@ -82,9 +82,11 @@ type Engine struct {
 	rec      Recorder
 	m        *metrics
 
-	mu     sync.Mutex // serializes WriteWindows, guards state
-	state  map[string]*entry
-	closed bool
+	mu        sync.Mutex // serializes WriteWindows, guards state
+	state     map[string]*entry
+	newest    time.Time // latest window start in state
+	retention time.Duration
+	closed    bool
 
 	q    queue
 	wake chan struct{}
@@ -137,6 +139,12 @@ func NewEngine(cfg Config, opts Options) (*Engine, error) {
 	if e.state, err = st.loadState(); err != nil {
 		return nil, err
 	}
+	for _, en := range e.state {
+		if en.LastStart.After(e.newest) {
+			e.newest = en.LastStart
+		}
+	}
+	e.retention = durOr(cfg.StateRetention, DefaultStateRetention)
 	if err := e.loadOutbox(); err != nil {
 		return nil, err
 	}
@@ -185,7 +193,13 @@ func (e *Engine) commit(ctx context.Context, ev *evaluation) error {
 	files := map[string][]byte{}
 	var fresh []*delivery
 	for _, d := range ev.deliveries {
-		if e.q.has(d.ID) || e.store.exists(d.ID) {
+		switch {
+		case e.q.has(d.ID), fileExists(e.store.donePath(d.ID)):
+			continue
+		case fileExists(e.store.outboxPath(d.ID)):
+			// Written by an earlier call that failed later on (recorder,
+			// state): the file is durable, only the queue lacks it.
+			fresh = append(fresh, d)
 			continue
 		}
 		data, err := json.Marshal(d)
@@ -198,16 +212,39 @@ func (e *Engine) commit(ctx context.Context, ev *evaluation) error {
 	if err := e.store.writeFiles(files); err != nil {
 		return fmt.Errorf("appending to outbox: %w", err)
 	}
+	// Durable now, and deterministic: delivering them even if the state
+	// commit below fails is what a replay would do anyway.
+	for _, d := range fresh {
+		if _, ok := files[e.store.outboxPath(d.ID)]; ok {
+			e.m.queued.WithLabelValues(d.Target).Inc()
+		}
+		e.q.add(d)
+	}
+	e.m.outbox.Set(float64(e.q.len()))
+	if len(fresh) > 0 {
+		e.poke()
+	}
 	if e.rec != nil && len(ev.records) > 0 {
 		if err := e.rec.RecordAlerts(ctx, ev.records); err != nil {
 			return fmt.Errorf("recording alerts: %w", err)
 		}
 	}
 	merged := make(map[string]*entry, len(e.state)+len(ev.next))
-	for k, v := range e.state {
-		merged[k] = v
-	}
+	newest := e.newest
 	for k, v := range ev.next {
+		merged[k] = v
+		if v.LastStart.After(newest) {
+			newest = v.LastStart
+		}
+	}
+	cutoff := newest.Add(-e.retention)
+	for k, v := range e.state {
+		if _, changed := ev.next[k]; changed {
+			continue
+		}
+		if (v.State == AlertOK || v.State == AlertResolved) && v.LastStart.Before(cutoff) {
+			continue // quiet for longer than the retention: forget it
+		}
 		merged[k] = v
 	}
 	data, err := encodeState(merged)
@@ -217,17 +254,9 @@ func (e *Engine) commit(ctx context.Context, ev *evaluation) error {
 	if err := e.store.writeFiles(map[string][]byte{e.store.statePath(): data}); err != nil {
 		return fmt.Errorf("saving alert state: %w", err)
 	}
-	e.state = merged
+	e.state, e.newest = merged, newest
 	for _, rec := range ev.records {
 		e.m.transitions.WithLabelValues(rec.State).Inc()
-	}
-	for _, d := range fresh {
-		e.q.add(d)
-		e.m.queued.WithLabelValues(d.Target).Inc()
-	}
-	e.m.outbox.Set(float64(e.q.len()))
-	if len(fresh) > 0 {
-		e.poke()
 	}
 	return nil
 }

@@ -422,3 +422,27 @@ func TestWriteAfterClose(t *testing.T) {
 		t.Fatalf("got %v, want ErrClosed", err)
 	}
 }
+
+func TestStateRetention(t *testing.T) {
+	cfg := Config{
+		Rules:          []Rule{{Metric: "psi", RepeatInterval: Dur(0)}},
+		Targets:        []Target{webhook("hook", "http://127.0.0.1:1/", "")},
+		StateRetention: Dur(24 * time.Hour),
+	}
+	e := newEngine(t, cfg, t.TempDir(), Options{})
+	defer e.Close()
+	write(t, e, window(0, psi("retired", 0.01, 1000), psi("stuck", 0.5, 1000), psi("amount", 0.01, 1000)))
+	for i := 1; i <= 30; i++ {
+		write(t, e, window(i, psi("amount", 0.01, 1000)))
+	}
+	var features []string
+	for _, en := range e.state {
+		features = append(features, en.Model+"/"+en.State)
+	}
+	if len(e.state) != 2 {
+		t.Fatalf("state after 30h: %d entries %v, want amount (active) and stuck (firing)", len(e.state), features)
+	}
+	if _, ok := e.state[stateKey("psi_warning", "fraud", "v3", "stuck")]; !ok {
+		t.Fatal("a firing alert was forgotten")
+	}
+}
