@@ -216,3 +216,12 @@ func outboxSize(t *testing.T, e *Engine) int {
 }
 
 func resultsOf(rs ...processor.WindowResult) []processor.WindowResult { return rs }
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
