@@ -139,7 +139,19 @@ func NewEngine(cfg Config, opts Options) (*Engine, error) {
 	if e.state, err = st.loadState(); err != nil {
 		return nil, err
 	}
-	for _, en := range e.state {
+	ruleNames := map[string]bool{}
+	for _, r := range e.rules {
+		ruleNames[r.name] = true
+	}
+	for k, en := range e.state {
+		if !ruleNames[en.Rule] {
+			// The rule was removed or renamed: its alerts can never resolve,
+			// and would keep a PagerDuty incident open.
+			e.log.Info().Str("rule", en.Rule).Str("model", en.Model).Str("state", en.State).
+				Msg("dropping alert state of a rule no longer configured")
+			delete(e.state, k)
+			continue
+		}
 		if en.LastStart.After(e.newest) {
 			e.newest = en.LastStart
 		}

@@ -446,3 +446,24 @@ func TestStateRetention(t *testing.T) {
 		t.Fatal("a firing alert was forgotten")
 	}
 }
+
+func TestRemovedRuleStateDropped(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{
+		Rules:   []Rule{{Name: "old", Metric: "psi"}, {Name: "kept", Metric: "js"}},
+		Targets: []Target{webhook("hook", "http://127.0.0.1:1/", "")},
+	}
+	e := newEngine(t, cfg, dir, Options{})
+	w := window(0, psi("amount", 0.5, 1000))
+	fr := w.Features["amount"]
+	fr.JS = ptr(0.5)
+	w.Features["amount"] = fr
+	write(t, e, w)
+	e.Close()
+	cfg.Rules = cfg.Rules[1:]
+	e2 := newEngine(t, cfg, dir, Options{})
+	defer e2.Close()
+	if len(e2.state) != 1 || e2.state[stateKey("kept", "fraud", "v3", "amount")] == nil {
+		t.Fatalf("state after removing a rule: %v", e2.state)
+	}
+}

@@ -87,7 +87,7 @@ func (ev *evaluation) apply(ru *rule, r *processor.WindowResult, m processor.Met
 		next, tr = replace(cur.machine, next, tr)
 	}
 	prev := base
-	ev.next[key] = &entry{machine: next, Model: r.ID.Model, Version: r.ID.Version,
+	ev.next[key] = &entry{machine: next, Rule: ru.name, Model: r.ID.Model, Version: r.ID.Version,
 		LastStart: w.Start, LastRevision: w.Revision, Prev: &prev}
 
 	rec := AlertRecord{AlertID: tr.alertID, Rule: ru.name, Model: r.ID.Model, Version: r.ID.Version,

@@ -27,6 +27,7 @@ type machine struct {
 // entry is the persisted state of one (rule, model, version, feature).
 type entry struct {
 	machine
+	Rule    string `json:"rule"`
 	Model   string `json:"model"`
 	Version string `json:"version"`
 	// LastStart and LastRevision identify the last window applied; a window

@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -46,6 +47,14 @@ func (n Number) MarshalYAML() (any, error) {
 	return n.Value, nil
 }
 
+// MarshalJSON implements json.Marshaler (config dumps).
+func (n Number) MarshalJSON() ([]byte, error) {
+	if !n.Set {
+		return []byte("null"), nil
+	}
+	return json.Marshal(n.Value)
+}
+
 // Duration is an optional duration read from YAML as "30s", "4h" or a
 // number of seconds; invalid text is reported by Validate.
 type Duration struct {
@@ -86,6 +95,14 @@ func (d Duration) MarshalYAML() (any, error) {
 		return nil, nil
 	}
 	return d.D.String(), nil
+}
+
+// MarshalJSON implements json.Marshaler (config dumps).
+func (d Duration) MarshalJSON() ([]byte, error) {
+	if !d.Set {
+		return []byte("null"), nil
+	}
+	return json.Marshal(d.D.String())
 }
 
 func kindName(k yaml.Kind) string {
