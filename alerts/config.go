@@ -63,6 +63,10 @@ type Rule struct {
 	RepeatInterval Duration `yaml:"repeat_interval,omitempty"`
 	// Action is notify (default), retrain or both.
 	Action string `yaml:"action,omitempty"`
+	// Span restricts the rule to windows of this length (1h: the tumbling
+	// windows; 24h: a rolling view). Unset: every span, each with its own
+	// state machine.
+	Span Duration `yaml:"span,omitempty"`
 }
 
 // Target kinds.
@@ -273,6 +277,7 @@ func (r *Rule) validate(v *validator, key string) {
 		v.add(key+".min_support", "must not be negative")
 	}
 	v.duration(key+".repeat_interval", r.RepeatInterval, true)
+	v.duration(key+".span", r.Span, false)
 	if !validAction(r.Action) {
 		v.add(key+".action", "must be notify, retrain or both, got %q", r.Action)
 	}

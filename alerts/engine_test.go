@@ -442,7 +442,7 @@ func TestStateRetention(t *testing.T) {
 	if len(e.state) != 2 {
 		t.Fatalf("state after 30h: %d entries %v, want amount (active) and stuck (firing)", len(e.state), features)
 	}
-	if _, ok := e.state[stateKey("psi_warning", "fraud", "v3", "stuck")]; !ok {
+	if _, ok := e.state[stateKey("psi_warning", "fraud", "v3", "stuck", time.Hour)]; !ok {
 		t.Fatal("a firing alert was forgotten")
 	}
 }
@@ -463,7 +463,7 @@ func TestRemovedRuleStateDropped(t *testing.T) {
 	cfg.Rules = cfg.Rules[1:]
 	e2 := newEngine(t, cfg, dir, Options{})
 	defer e2.Close()
-	if len(e2.state) != 1 || e2.state[stateKey("kept", "fraud", "v3", "amount")] == nil {
+	if len(e2.state) != 1 || e2.state[stateKey("kept", "fraud", "v3", "amount", time.Hour)] == nil {
 		t.Fatalf("state after removing a rule: %v", e2.state)
 	}
 }

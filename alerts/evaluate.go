@@ -38,7 +38,7 @@ func (ev *evaluation) window(r *processor.WindowResult) {
 	for _, m := range r.Metrics() {
 		for i := range ev.engine.rules {
 			ru := &ev.engine.rules[i]
-			if !ru.matches(r.ID.Model, r.ID.Version, m.Feature, m.Name) {
+			if !ru.matches(r.ID.Model, r.ID.Version, m.Feature, m.Name) || (ru.span > 0 && ru.span != w.End.Sub(w.Start)) {
 				continue
 			}
 			if m.SampleSize < ru.minSamples || (ru.perf && support < ru.minSupport) {
@@ -63,7 +63,8 @@ func (ev *evaluation) window(r *processor.WindowResult) {
 // apply runs one rule's state machine for one metric and returns the
 // alert to announce, if any.
 func (ev *evaluation) apply(ru *rule, r *processor.WindowResult, m processor.Metric, w Window) (Alert, bool) {
-	key := stateKey(ru.name, r.ID.Model, r.ID.Version, m.Feature)
+	span := w.End.Sub(w.Start)
+	key := stateKey(ru.name, r.ID.Model, r.ID.Version, m.Feature, span)
 	cur, seen := ev.lookup(key)
 	replacing := false
 	if seen {
@@ -80,7 +81,7 @@ func (ev *evaluation) apply(ru *rule, r *processor.WindowResult, m processor.Met
 	if replacing && cur.Prev != nil {
 		base = *cur.Prev
 	}
-	id := func(ep time.Time) string { return alertID(ru.name, r.ID.Model, r.ID.Version, m.Feature, ep) }
+	id := func(ep time.Time) string { return alertID(ru.name, r.ID.Model, r.ID.Version, m.Feature, span, ep) }
 	breach := breached(ru.cmp, m.Value, ru.threshold)
 	next, tr := step(base, ru, breach, recovered(ru.cmp, m.Value, ru.resolve), id, w.Start, w.End)
 	if replacing {

@@ -82,8 +82,8 @@ func hashID(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func alertID(ruleName, model, version, feature string, episodeStart time.Time) string {
-	return hashID("alert", ruleName, model, version, feature, episodeStart.UTC().Format(time.RFC3339Nano))
+func alertID(ruleName, model, version, feature string, span time.Duration, episodeStart time.Time) string {
+	return hashID("alert", ruleName, model, version, feature, span.String(), episodeStart.UTC().Format(time.RFC3339Nano))
 }
 
 func notificationID(model, version string, w Window, kind string) string {

@@ -22,6 +22,7 @@ type rule struct {
 	repeat     time.Duration
 	action     string
 	perf       bool
+	span       time.Duration // 0: every span
 }
 
 // compile resolves defaults; ok is false when the rule cannot be compiled
@@ -40,6 +41,7 @@ func (r *Rule) compile() (rule, bool) {
 		repeat:   durOr(r.RepeatInterval, DefaultRepeatInterval),
 		action:   r.Action,
 		perf:     performanceMetrics[r.Metric],
+		span:     r.Span.D,
 	}
 	if out.cmp == "" {
 		out.cmp = d.comparison

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -34,10 +35,16 @@ type scenarioWindow struct {
 	F1       *float64           `yaml:"f1"`
 	Support  int64              `yaml:"support"`
 	Restart  bool               `yaml:"restart"` // reopen the engine before this window
+	// Span in hours, default 1; a rolling view ending with window I spans
+	// windows I-Span+1..I.
+	Span int `yaml:"span"`
 }
 
 func (w scenarioWindow) result() processor.WindowResult {
 	r := window(w.I)
+	if w.Span > 1 {
+		r.ID.Start = r.ID.End.Add(-time.Duration(w.Span) * time.Hour)
+	}
 	if w.Revision > 0 {
 		r.Revision = w.Revision
 	}
@@ -111,7 +118,8 @@ func runScenario(t *testing.T, sc scenario) string {
 	var b strings.Builder
 	for _, d := range ds {
 		n := &d.Notification
-		fmt.Fprintf(&b, "%s %s w%d r%d:", d.Target, n.Kind, int(n.Window.Start.Sub(t0).Hours()), n.Window.Revision)
+		fmt.Fprintf(&b, "%s %s w%d-%d r%d:", d.Target, n.Kind, int(n.Window.Start.Sub(t0).Hours()),
+			int(n.Window.End.Sub(t0).Hours()), n.Window.Revision)
 		var parts []string
 		for _, a := range n.Alerts {
 			p := fmt.Sprintf(" %s/%s=%g", a.Rule, a.Feature, a.Value)

@@ -38,8 +38,11 @@ type entry struct {
 	Prev         *machine  `json:"prev,omitempty"`
 }
 
-func stateKey(rule, model, version, feature string) string {
-	return rule + "\x1f" + model + "\x1f" + version + "\x1f" + feature
+// stateKey names a machine. Windows of different spans (the tumbling
+// window and rolling views of it) overlap in time, so each span has its own
+// machine.
+func stateKey(rule, model, version, feature string, span time.Duration) string {
+	return rule + "\x1f" + model + "\x1f" + version + "\x1f" + feature + "\x1f" + span.String()
 }
 
 // transition is what one window did to one machine.
