@@ -172,7 +172,9 @@ func fixtureCoverage(h, revision int) float64 {
 	return min(1, 0.03*float64(h)+0.1*float64(revision-1))
 }
 
-func fixtureCurrentCounts(h int) []int64 { return []int64{int64(h), 100, 200 - int64(h), 50 + int64(h)} }
+func fixtureCurrentCounts(h int) []int64 {
+	return []int64{int64(h), 100, 200 - int64(h), 50 + int64(h)}
+}
 
 var amountBaseline = []int64{100, 200, 150, 50}
 
