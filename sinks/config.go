@@ -116,7 +116,7 @@ type Config struct {
 
 	// Thresholds fills window_metrics.threshold and drifted; nil leaves
 	// every threshold NULL.
-	Thresholds ThresholdFunc `yaml:"-"`
+	Thresholds ThresholdFunc `yaml:"-" json:"-"`
 }
 
 // Defaults returns c with zero fields set to their defaults.
