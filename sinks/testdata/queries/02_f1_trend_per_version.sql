@@ -3,8 +3,8 @@
 SELECT
     model_version,
     window_start,
-    argMax(f1, revision) AS f1,
-    argMax(support, revision) AS support
+    argMax(f1, revision) AS latest_f1,
+    argMax(support, revision) AS latest_support
 FROM driftd.window_performance
 WHERE model = 'fraud'
   AND class = ''

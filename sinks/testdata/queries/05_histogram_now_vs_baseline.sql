@@ -4,14 +4,14 @@ SELECT
     bin,
     if(bin = 1, -inf, edges[bin - 1]) AS lower_edge,
     if(bin > length(edges), inf, edges[bin]) AS upper_edge,
-    baseline / arraySum(baseline_counts) AS baseline_share,
-    current / arraySum(current_counts) AS current_share
+    baseline / arraySum(base_counts) AS baseline_share,
+    current / arraySum(cur_counts) AS current_share
 FROM
 (
     SELECT
         edges,
-        any(baseline_counts) AS baseline_counts,
-        sumForEach(current_counts) AS current_counts
+        any(baseline_counts) AS base_counts,
+        sumForEach(current_counts) AS cur_counts
     FROM driftd.feature_histograms FINAL
     WHERE model = 'fraud'
       AND model_version = 'v3'
@@ -20,7 +20,7 @@ FROM
     GROUP BY edges
 )
 ARRAY JOIN
-    arrayEnumerate(current_counts) AS bin,
-    baseline_counts AS baseline,
-    current_counts AS current
+    arrayEnumerate(cur_counts) AS bin,
+    base_counts AS baseline,
+    cur_counts AS current
 ORDER BY bin

@@ -5,7 +5,7 @@ SELECT
     model_version,
     sum(events) AS predictions,
     sum(support) AS labelled,
-    sum(support) / sum(events) AS label_coverage
+    sum(support) / sum(events) AS coverage
 FROM driftd.window_performance FINAL
 WHERE class = ''
 GROUP BY day, model, model_version

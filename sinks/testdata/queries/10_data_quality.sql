@@ -4,7 +4,7 @@ SELECT
     feature,
     max(missing_rate) AS worst_missing_rate,
     max(out_of_range_rate) AS worst_out_of_range_rate,
-    arraySort(groupUniqArrayArray(new_categories)) AS new_categories
+    arraySort(groupUniqArrayArray(new_categories)) AS unseen_categories
 FROM driftd.data_quality FINAL
 WHERE model = 'fraud'
   AND model_version = 'v3'
