@@ -63,6 +63,9 @@ func TestCompareBadInput(t *testing.T) {
 		{"missing file", func() []string {
 			return []string{"compare", "--baseline", good, "--current", filepath.Join(t.TempDir(), "none.csv")}
 		}, `none\.csv`},
+		{"unknown target column", func() []string {
+			return []string{"compare", "--baseline", good, "--current", good, "--target", "y", "--prediction", "k"}
+		}, `good\.csv:1:1: no column "y"`},
 		{"no current", func() []string { return []string{"compare", "--baseline", good} }, `--current`},
 		{"unknown flag", func() []string { return []string{"compare", "--bogus"} }, `bogus`},
 		{"bad task", func() []string {
