@@ -47,8 +47,16 @@ func quantile7(sorted []float64, p float64) float64 {
 // BinIndex is the bin of x for interior edges: the number of edges
 // strictly less than x (numpy searchsorted side="left").
 func BinIndex(edges []float64, x float64) int {
-	// Hand-rolled binary search: sort.SearchFloat64s would do, but the
-	// closure-free loop keeps the per-event path cheap.
+	if len(edges) <= 16 {
+		// Deciles: counting beats a binary search's mispredicted branches.
+		n := 0
+		for _, e := range edges {
+			if e < x {
+				n++
+			}
+		}
+		return n
+	}
 	lo, hi := 0, len(edges)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
