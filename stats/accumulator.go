@@ -42,19 +42,33 @@ type WindowAccumulator struct {
 	outcome int64
 
 	feats map[string]*featureAcc
-	pred  *featureAcc
-	perf  *perfAccumulator
-	lat   *Sketch
+	// slots holds the features by slot (FeatureSlot): with a profile,
+	// slot i is p.Features[i]; without one, features in order of first
+	// sight.
+	slots []*featureAcc
+	// next[s+1] is the slot observed after slot s (after AddEvent for
+	// s = -1) in the previous event, and last the slot observed last in
+	// this one. Producers send features in a stable order, so the name of
+	// the predicted slot usually matches and ObserveFeature needs one
+	// string comparison instead of hashing the name.
+	next []int32
+	last int32
+
+	pred *featureAcc
+	perf *perfAccumulator
+	lat  *Sketch
 }
 
 // featureAcc is one feature's (or the prediction's) window state.
 type featureAcc struct {
 	name    string
+	slot    int32  // index in WindowAccumulator.slots; -1 for the prediction
 	typ     string // "" until the first value when there is no baseline
 	base    *FeatureProfile
 	count   int64 // non-missing values
 	bins    []int64
-	outside int64 // values outside [base.Min, base.Max]
+	keys    []uint64 // edgeKeys of base.Edges
+	outside int64    // values outside [base.Min, base.Max]
 	sketch  *Sketch
 	min     float64
 	max     float64
@@ -72,12 +86,13 @@ func NewWindowAccumulator(p *Profile, opts AccumulatorOptions) *WindowAccumulato
 	if opts.MaxCategories == 0 {
 		opts.MaxCategories = DefaultMaxCategories
 	}
-	w := &WindowAccumulator{profile: p, opts: opts, feats: map[string]*featureAcc{}}
+	w := &WindowAccumulator{profile: p, opts: opts, feats: map[string]*featureAcc{},
+		next: []int32{-1}, last: -1}
 	task, pos := opts.Task, opts.PositiveLabel
 	if p != nil {
 		for i := range p.Features {
 			f := &p.Features[i]
-			w.feats[f.Name] = w.newFeature(f.Name, f.Type, f)
+			w.addFeature(f.Name, f.Type, f)
 		}
 		if p.Prediction != nil {
 			w.pred = w.newFeature(p.Prediction.Name, p.Prediction.Type, p.Prediction)
@@ -101,11 +116,21 @@ func NewWindowAccumulator(p *Profile, opts AccumulatorOptions) *WindowAccumulato
 // declare adds a feature of a known type to a window without a baseline
 // (profiles are built with fixed column types).
 func (w *WindowAccumulator) declare(name, typ string) {
-	w.feats[name] = w.newFeature(name, typ, nil)
+	w.addFeature(name, typ, nil)
+}
+
+// addFeature gives a new feature the next slot.
+func (w *WindowAccumulator) addFeature(name, typ string, base *FeatureProfile) *featureAcc {
+	f := w.newFeature(name, typ, base)
+	f.slot = int32(len(w.slots))
+	w.slots = append(w.slots, f)
+	w.next = append(w.next, -1)
+	w.feats[name] = f
+	return f
 }
 
 func (w *WindowAccumulator) newFeature(name, typ string, base *FeatureProfile) *featureAcc {
-	f := &featureAcc{name: name, base: base, maxCats: w.opts.MaxCategories,
+	f := &featureAcc{name: name, slot: -1, base: base, maxCats: w.opts.MaxCategories,
 		min: math.Inf(1), max: math.Inf(-1)}
 	f.setType(typ, w.opts.SketchExactLimit)
 	return f
@@ -118,6 +143,7 @@ func (f *featureAcc) setType(typ string, exactLimit int) {
 		f.sketch = NewSketch(exactLimit)
 		if f.base != nil {
 			f.bins = make([]int64, len(f.base.Edges)+1)
+			f.keys = edgeKeys(f.base.Edges)
 		}
 	case Categorical:
 		f.cats = newCatCounts()
@@ -133,7 +159,10 @@ func (f *featureAcc) setType(typ string, exactLimit int) {
 }
 
 // AddEvent counts one prediction event: the denominator of missing rates.
-func (w *WindowAccumulator) AddEvent() { w.events++ }
+func (w *WindowAccumulator) AddEvent() {
+	w.events++
+	w.last = -1
+}
 
 // Events is the number of events counted.
 func (w *WindowAccumulator) Events() int64 { return w.events }
@@ -145,15 +174,70 @@ func (w *WindowAccumulator) Labelled() int64 { return w.outcome }
 // NaN, ±Inf and "" count as missing, as do features absent from the
 // event. With a profile, features it does not know are ignored.
 func (w *WindowAccumulator) ObserveFeature(name string, v Value) {
-	f := w.feats[name]
+	f := w.lookup(name)
 	if f == nil {
 		if w.profile != nil || v.Kind == Missing {
 			return
 		}
-		f = w.newFeature(name, "", nil)
-		w.feats[name] = f
+		f = w.addFeature(name, "", nil)
+		w.next[w.last+1], w.last = f.slot, f.slot
 	}
 	w.observe(f, v)
+}
+
+// lookup finds a feature by name, trying the slot that followed the
+// previous one in the last event before the map.
+func (w *WindowAccumulator) lookup(name string) *featureAcc {
+	hint := &w.next[w.last+1]
+	if s := *hint; s >= 0 {
+		if f := w.slots[s]; f.name == name {
+			w.last = s
+			return f
+		}
+	}
+	f := w.feats[name]
+	if f != nil {
+		*hint, w.last = f.slot, f.slot
+	}
+	return f
+}
+
+// FeatureSlot returns the slot of a feature for the ObserveXxxAt methods,
+// or -1 when the window does not know the feature. With a profile, slot i
+// is p.Features[i] in every window of that profile, so a caller can
+// resolve names once per profile; without one, a feature has a slot once
+// a value of it has been observed.
+func (w *WindowAccumulator) FeatureSlot(name string) int {
+	if f := w.feats[name]; f != nil {
+		return int(f.slot)
+	}
+	return -1
+}
+
+// ObserveAt is ObserveFeature for the feature in slot (from FeatureSlot).
+// It panics when slot is out of range.
+func (w *WindowAccumulator) ObserveAt(slot int, v Value) { w.observe(w.slots[slot], v) }
+
+// ObserveNumericAt records a number of the feature in slot: the fast
+// path of ObserveAt(slot, NumberValue(x)). NaN and ±Inf count as missing.
+func (w *WindowAccumulator) ObserveNumericAt(slot int, x float64) {
+	f := w.slots[slot]
+	if f.typ == Numeric && !math.IsNaN(x) && !math.IsInf(x, 0) {
+		f.addNumber(x)
+		return
+	}
+	w.observe(f, NumberValue(x))
+}
+
+// ObserveCategoryAt records a category of the feature in slot: the fast
+// path of ObserveAt(slot, StringValue(s)). "" counts as missing.
+func (w *WindowAccumulator) ObserveCategoryAt(slot int, s string) {
+	f := w.slots[slot]
+	if f.typ == Categorical && s != "" {
+		f.addCategory(s)
+		return
+	}
+	w.observe(f, StringValue(s))
 }
 
 // ObservePrediction records the prediction (label or number) of the
@@ -192,7 +276,7 @@ func (w *WindowAccumulator) observe(f *featureAcc, v Value) {
 func (f *featureAcc) addNumber(x float64) {
 	f.count++
 	if f.bins != nil {
-		f.bins[BinIndex(f.base.Edges, x)]++
+		f.bins[binOf(f.keys, x)]++
 		if x < f.base.Min || x > f.base.Max {
 			f.outside++
 		}
@@ -215,10 +299,6 @@ func (f *featureAcc) addNumber(x float64) {
 
 func (f *featureAcc) addCategory(s string) {
 	f.count++
-	if i, ok := f.cats.idx[s]; ok {
-		f.cats.counts[i]++
-		return
-	}
 	f.cats.add(s, 1, f.maxCats)
 }
 

@@ -65,8 +65,7 @@ func (w *WindowAccumulator) UnmarshalBinary(b []byte) error {
 				d.fail(fmt.Sprintf("feature %q is not in the profile", name))
 				break
 			}
-			f = fresh.newFeature(name, "", nil)
-			fresh.feats[name] = f
+			f = fresh.addFeature(name, "", nil)
 		}
 		f.decode(d, w.opts.SketchExactLimit)
 	}

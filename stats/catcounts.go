@@ -1,51 +1,105 @@
 package stats
 
-import "sort"
+import (
+	"hash/maphash"
+	"sort"
+)
 
-// catCounts counts categories with one map lookup per observation: the
-// map gives an index into a slice of counts, so an increment does not
-// need a second (assigning) map access.
+// catSeed keys the category tables' hash. Only probe positions depend on
+// it: names and counts keep first-seen order, so results do not.
+var catSeed = maphash.MakeSeed()
+
+// catCounts counts categories. An open-addressing table of indexes into
+// names and counts replaces a map: a lookup is one hash of the string, a
+// probe that compares 32 bits of the hash, and usually one string
+// comparison, and an increment needs no second (assigning) map access.
 type catCounts struct {
-	idx    map[string]int32
 	names  []string
 	counts []int64
+	// table entries are 0 when empty, else the high 32 bits of the name's
+	// hash and its index+1. Its length is a power of two, at least twice
+	// the number of names, so probe runs stay short.
+	table []uint64
 }
 
-func newCatCounts() *catCounts { return &catCounts{idx: map[string]int32{}} }
+func newCatCounts() *catCounts { return &catCounts{table: make([]uint64, 16)} }
 
 func (c *catCounts) len() int { return len(c.names) }
 
+// find returns the index of s, or -1 and the empty table position where s
+// would go.
+func (c *catCounts) find(s string) (idx int32, pos uint64, h uint64) {
+	h = maphash.String(catSeed, s)
+	mask := uint64(len(c.table) - 1)
+	tag := h >> 32 << 32
+	for i := h & mask; ; i = (i + 1) & mask {
+		e := c.table[i]
+		if e == 0 {
+			return -1, i, h
+		}
+		if e&^0xffffffff == tag {
+			if j := int32(uint32(e)) - 1; c.names[j] == s {
+				return j, i, h
+			}
+		}
+	}
+}
+
 // slot returns the index of s, adding it when add is true.
 func (c *catCounts) slot(s string, add bool) (int32, bool) {
-	if i, ok := c.idx[s]; ok {
+	i, pos, h := c.find(s)
+	if i >= 0 {
 		return i, true
 	}
 	if !add {
 		return -1, false
 	}
+	return c.insert(s, pos, h), true
+}
+
+// insert adds s, which is not present, at the empty position pos of the
+// table for hash h.
+func (c *catCounts) insert(s string, pos, h uint64) int32 {
 	i := int32(len(c.names))
-	c.idx[s] = i
 	c.names = append(c.names, s)
 	c.counts = append(c.counts, 0)
-	return i, true
+	c.table[pos] = h>>32<<32 | uint64(i+1)
+	if 2*len(c.names) > len(c.table) {
+		c.grow()
+	}
+	return i
+}
+
+// grow doubles the table and re-inserts every name.
+func (c *catCounts) grow() {
+	c.table = make([]uint64, 2*len(c.table))
+	mask := uint64(len(c.table) - 1)
+	for j, s := range c.names {
+		h := maphash.String(catSeed, s)
+		i := h & mask
+		for c.table[i] != 0 {
+			i = (i + 1) & mask
+		}
+		c.table[i] = h>>32<<32 | uint64(j+1)
+	}
 }
 
 // add counts n observations of s, folding s into OtherCategory when it is
 // new and the cap (maxCats >= 0) is reached.
 func (c *catCounts) add(s string, n int64, maxCats int) {
-	if i, ok := c.idx[s]; ok {
-		c.counts[i] += n
-		return
+	i, pos, h := c.find(s)
+	if i < 0 {
+		if maxCats >= 0 && len(c.names) >= maxCats {
+			i, _ = c.slot(OtherCategory, true)
+		} else {
+			i = c.insert(s, pos, h)
+		}
 	}
-	if maxCats >= 0 && len(c.names) >= maxCats {
-		s = OtherCategory
-	}
-	i, _ := c.slot(s, true)
 	c.counts[i] += n
 }
 
 func (c *catCounts) get(s string) int64 {
-	if i, ok := c.idx[s]; ok {
+	if i, _, _ := c.find(s); i >= 0 {
 		return c.counts[i]
 	}
 	return 0
@@ -70,6 +124,6 @@ func (c *catCounts) sorted() []string {
 }
 
 func (c *catCounts) reset() {
-	clear(c.idx)
+	clear(c.table)
 	c.names, c.counts = c.names[:0], c.counts[:0]
 }

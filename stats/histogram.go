@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"math/bits"
 	"sort"
 )
 
@@ -47,23 +48,52 @@ func quantile7(sorted []float64, p float64) float64 {
 // BinIndex is the bin of x for interior edges: the number of edges
 // strictly less than x (numpy searchsorted side="left").
 func BinIndex(edges []float64, x float64) int {
-	// A branch-free lower bound: the halving steps compile to conditional
-	// moves, so random values cost no mispredicted branches.
-	base, n := 0, len(edges)
-	if n == 0 {
-		return 0
-	}
-	for n > 1 {
-		half := n >> 1
-		if edges[base+half-1] < x {
-			base += half
+	lo, hi := 0, len(edges)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if edges[m] < x {
+			lo = m + 1
+		} else {
+			hi = m
 		}
-		n -= half
 	}
-	if edges[base] < x {
-		base++
+	return lo
+}
+
+// edgeKeys are interior edges as order keys (floatKey, with -0 read as
+// +0 as comparisons do) for binOf.
+func edgeKeys(edges []float64) []uint64 {
+	keys := make([]uint64, len(edges))
+	for i, e := range edges {
+		keys[i] = floatKey(e + 0)
 	}
-	return base
+	return keys
+}
+
+// binOf is BinIndex over edgeKeys, the per-event bin lookup. Random
+// values make a search's float comparisons mispredict (Go compiles them
+// to branches), so for up to 32 edges it counts the edges below x with
+// the borrow of an integer subtraction: no branch but the loop's.
+func binOf(keys []uint64, x float64) int {
+	k := floatKey(x + 0)
+	if len(keys) > 32 {
+		lo, hi := 0, len(keys)
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if keys[m] < k {
+				lo = m + 1
+			} else {
+				hi = m
+			}
+		}
+		return lo
+	}
+	n := uint64(0)
+	for _, e := range keys {
+		_, borrow := bits.Sub64(e, k, 0)
+		n += borrow
+	}
+	return int(n)
 }
 
 // histMeasures are the histogram-based drift measures of one feature.

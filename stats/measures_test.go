@@ -83,18 +83,32 @@ func TestBinIndex(t *testing.T) {
 			t.Errorf("BinIndex(%v) = %d, want %d", x, got, want)
 		}
 	}
-	// Both the counting and the binary-search paths match searchsorted.
-	for _, n := range []int{5, 16, 17, 100} {
+	// BinIndex and both paths of binOf (counting, search) match
+	// searchsorted, signed zeros and negative edges included.
+	for _, n := range []int{5, 16, 32, 33, 100} {
 		edges := make([]float64, n)
 		for i := range edges {
-			edges[i] = float64(2 * i)
+			edges[i] = float64(2*i - n)
 		}
-		for x := -1.0; x <= float64(2*n); x += 0.5 {
+		keys := edgeKeys(edges)
+		xs := []float64{math.Copysign(0, -1), -1e300, 1e300, math.Inf(-1), math.Inf(1)}
+		for x := float64(-n - 1); x <= float64(n+1); x += 0.5 {
+			xs = append(xs, x)
+		}
+		for _, x := range xs {
 			want := sort.SearchFloat64s(edges, x)
 			if got := BinIndex(edges, x); got != want {
 				t.Fatalf("%d edges: BinIndex(%v) = %d, want %d", n, x, got, want)
 			}
+			if got := binOf(keys, x); got != want {
+				t.Fatalf("%d edges: binOf(%v) = %d, want %d", n, x, got, want)
+			}
 		}
+	}
+	// An edge at -0 is not below +0.
+	neg := []float64{math.Copysign(0, -1), 1}
+	if got := binOf(edgeKeys(neg), 0); got != 0 {
+		t.Errorf("binOf(0) over edges -0, 1 = %d, want 0", got)
 	}
 }
 

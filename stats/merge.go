@@ -20,8 +20,7 @@ func (w *WindowAccumulator) Merge(o *WindowAccumulator) error {
 	for name, of := range o.feats {
 		f := w.feats[name]
 		if f == nil {
-			f = w.newFeature(name, "", nil)
-			w.feats[name] = f
+			f = w.addFeature(name, "", nil)
 		}
 		if err := f.merge(of, w.opts.SketchExactLimit); err != nil {
 			return fmt.Errorf("merging feature %q: %w", name, err)

@@ -31,10 +31,10 @@ type Sketch struct {
 	// flips alternates, per level, which of each pair a compaction keeps,
 	// so rank errors of successive compactions cancel instead of adding.
 	flips []bool
-	// scratch and merge are working buffers of compaction, kept so that
+	// sorter and merge are working buffers of compaction, kept so that
 	// the per-event path does not allocate.
-	scratch []uint64
-	merge   []float64
+	sorter floatSorter
+	merge  []float64
 }
 
 // NewSketch returns an empty sketch exact up to exactLimit values
@@ -81,7 +81,7 @@ func (s *Sketch) compress() {
 func (s *Sketch) compact(h int) {
 	lv := s.levels[h]
 	if h == 0 {
-		s.scratch = sortFloats(lv, s.scratch)
+		s.sorter.sort(lv)
 	}
 	if h+1 == len(s.levels) {
 		s.levels = append(s.levels, make([]float64, 0, sketchLevelCapacity))

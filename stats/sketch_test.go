@@ -173,3 +173,37 @@ func TestSortFloats(t *testing.T) {
 		}
 	}
 }
+
+// TestFloatSorterAdapts reuses one sorter across inputs that vary in
+// different bytes (its digit guess goes stale) and inputs whose values
+// agree on their 32 most significant varying bits (long runs to finish).
+func TestFloatSorterAdapts(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	gens := []func(i int) float64{
+		func(int) float64 { return r.NormFloat64() },
+		func(int) float64 { return 1.7e9 + r.Float64()*1000 },                                           // varies in low bytes only
+		func(int) float64 { return float64(r.IntN(7)) },                                                 // few distinct values
+		func(i int) float64 { return math.Float64frombits(0x3ff0000000000000 | uint64(r.IntN(1<<12))) }, // one run of 4096
+		func(i int) float64 {
+			return math.Float64frombits(0x4000000000000000 | uint64(i%3)<<40 | uint64(r.IntN(1<<20)))
+		},
+		func(int) float64 { return -r.ExpFloat64() * 1e-300 },
+	}
+	var s floatSorter
+	for round := 0; round < 3; round++ {
+		for g, gen := range gens {
+			for _, n := range []int{65, 1000, 4096} {
+				xs := make([]float64, n)
+				for i := range xs {
+					xs[i] = gen(i)
+				}
+				want := slices.Clone(xs)
+				slices.Sort(want)
+				s.sort(xs)
+				if !slices.Equal(xs, want) {
+					t.Fatalf("round %d, input %d, n=%d: not sorted", round, g, n)
+				}
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -66,27 +67,85 @@ func benchProfile(b *testing.B) *Profile {
 	return p
 }
 
-// BenchmarkObserveEvent is the per-event hot path: one event with 10
-// numeric and 10 categorical features and a prediction.
-func BenchmarkObserveEvent(b *testing.B) {
-	p := benchProfile(b)
+// benchEvents is a pool of events drifted from benchProfile's rows.
+func benchEvents() (nums [][]float64, cats [][]string) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const pool = 4096
-	nums := make([][]float64, pool)
-	cats := make([][]string, pool)
+	nums = make([][]float64, pool)
+	cats = make([][]string, pool)
 	for i := range nums {
 		nums[i], cats[i] = make([]float64, benchFeatures), make([]string, benchFeatures)
 		benchRow(r, nums[i], cats[i], 0.3)
 	}
+	return nums, cats
+}
+
+// warmWindow returns a window whose sketches are past their exact phase,
+// as most of a busy window's events find them.
+func warmWindow(p *Profile, nums [][]float64, cats [][]string) *WindowAccumulator {
 	w := NewWindowAccumulator(p, AccumulatorOptions{})
+	for i := 0; i < 2*DefaultSketchExactLimit; i++ {
+		num, cat := nums[i%len(nums)], cats[i%len(cats)]
+		w.AddEvent()
+		for j := 0; j < benchFeatures; j++ {
+			w.ObserveFeature(benchNumNames[j], NumberValue(num[j]))
+			w.ObserveFeature(benchCatNames[j], StringValue(cat[j]))
+		}
+		w.ObservePrediction(StringValue(cat[0]))
+	}
+	return w
+}
+
+// cpuTimer reports the benchmark's CPU time per op (see threadCPU).
+func cpuTimer(b *testing.B) func() {
+	runtime.LockOSThread()
+	start := threadCPU()
+	return func() {
+		if cpu := threadCPU() - start; cpu > 0 {
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		}
+		runtime.UnlockOSThread()
+	}
+}
+
+// BenchmarkObserveEvent is the per-event hot path by feature name: one
+// event with 10 numeric and 10 categorical features and a prediction.
+func BenchmarkObserveEvent(b *testing.B) {
+	nums, cats := benchEvents()
+	w := warmWindow(benchProfile(b), nums, cats)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cpuTimer(b)()
 	for i := 0; i < b.N; i++ {
-		num, cat := nums[i%pool], cats[i%pool]
+		num, cat := nums[i%len(nums)], cats[i%len(cats)]
 		w.AddEvent()
 		for j := 0; j < benchFeatures; j++ {
 			w.ObserveFeature(benchNumNames[j], Value{Kind: Number, Num: num[j]})
 			w.ObserveFeature(benchCatNames[j], Value{Kind: String, Str: cat[j]})
+		}
+		w.ObservePrediction(Value{Kind: String, Str: cat[0]})
+	}
+}
+
+// BenchmarkObserveEventSlots is BenchmarkObserveEvent through feature
+// slots resolved once per profile, as the engine can do.
+func BenchmarkObserveEventSlots(b *testing.B) {
+	nums, cats := benchEvents()
+	p := benchProfile(b)
+	w := warmWindow(p, nums, cats)
+	var numSlot, catSlot [benchFeatures]int
+	for j := range numSlot {
+		numSlot[j], catSlot[j] = w.FeatureSlot(benchNumNames[j]), w.FeatureSlot(benchCatNames[j])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuTimer(b)()
+	for i := 0; i < b.N; i++ {
+		num, cat := nums[i%len(nums)], cats[i%len(cats)]
+		w.AddEvent()
+		for j := 0; j < benchFeatures; j++ {
+			w.ObserveNumericAt(numSlot[j], num[j])
+			w.ObserveCategoryAt(catSlot[j], cat[j])
 		}
 		w.ObservePrediction(Value{Kind: String, Str: cat[0]})
 	}
