@@ -57,26 +57,32 @@ type WindowAccumulator struct {
 	pred *featureAcc
 	perf *perfAccumulator
 	lat  *Sketch
+	// sortBuf is the compaction buffer all the window's sketches share.
+	sortBuf *[]uint64
 }
 
 // featureAcc is one feature's (or the prediction's) window state.
 type featureAcc struct {
-	name    string
-	slot    int32  // index in WindowAccumulator.slots; -1 for the prediction
-	typ     string // "" until the first value when there is no baseline
-	base    *FeatureProfile
-	count   int64 // non-missing values
-	bins    []int64
-	keys    []uint64 // edgeKeys of base.Edges
-	outside int64    // values outside [base.Min, base.Max]
-	sketch  *Sketch
-	min     float64
-	max     float64
+	name string
+	slot int32  // index in WindowAccumulator.slots; -1 for the prediction
+	typ  string // "" until the first value when there is no baseline
+	// isNum and isCat are typ for the per-event path, which a string
+	// comparison would slow down.
+	isNum, isCat bool
+	base         *FeatureProfile
+	count        int64 // non-missing values
+	bins         []int64
+	keys         []uint64 // edgeKeys of base.Edges
+	outside      int64    // values outside [base.Min, base.Max]
+	sketch       *Sketch
+	min          float64
+	max          float64
 	// Welford running moments: the profile's mean and std once the sketch
 	// is no longer exact.
 	mean, m2 float64
 	cats     *catCounts
 	maxCats  int
+	sortBuf  *[]uint64 // the window's compaction buffer
 }
 
 // NewWindowAccumulator returns an empty window for profile p. With a nil
@@ -87,7 +93,7 @@ func NewWindowAccumulator(p *Profile, opts AccumulatorOptions) *WindowAccumulato
 		opts.MaxCategories = DefaultMaxCategories
 	}
 	w := &WindowAccumulator{profile: p, opts: opts, feats: map[string]*featureAcc{},
-		next: []int32{-1}, last: -1}
+		next: []int32{-1}, last: -1, sortBuf: new([]uint64)}
 	task, pos := opts.Task, opts.PositiveLabel
 	if p != nil {
 		for i := range p.Features {
@@ -110,6 +116,7 @@ func NewWindowAccumulator(p *Profile, opts AccumulatorOptions) *WindowAccumulato
 	w.perf = newPerfAccumulator(task, pos, opts.SketchExactLimit)
 	w.perf.scoreGiven = opts.ScoreGiven
 	w.lat = NewSketch(0)
+	w.lat.shareScratch(w.sortBuf)
 	return w
 }
 
@@ -131,16 +138,18 @@ func (w *WindowAccumulator) addFeature(name, typ string, base *FeatureProfile) *
 
 func (w *WindowAccumulator) newFeature(name, typ string, base *FeatureProfile) *featureAcc {
 	f := &featureAcc{name: name, slot: -1, base: base, maxCats: w.opts.MaxCategories,
-		min: math.Inf(1), max: math.Inf(-1)}
+		min: math.Inf(1), max: math.Inf(-1), sortBuf: w.sortBuf}
 	f.setType(typ, w.opts.SketchExactLimit)
 	return f
 }
 
 func (f *featureAcc) setType(typ string, exactLimit int) {
 	f.typ = typ
+	f.isNum, f.isCat = typ == Numeric, typ == Categorical
 	switch typ {
 	case Numeric:
 		f.sketch = NewSketch(exactLimit)
+		f.sketch.shareScratch(f.sortBuf)
 		if f.base != nil {
 			f.bins = make([]int64, len(f.base.Edges)+1)
 			f.keys = edgeKeys(f.base.Edges)
@@ -174,14 +183,26 @@ func (w *WindowAccumulator) Labelled() int64 { return w.outcome }
 // NaN, ±Inf and "" count as missing, as do features absent from the
 // event. With a profile, features it does not know are ignored.
 func (w *WindowAccumulator) ObserveFeature(name string, v Value) {
-	f := w.lookup(name)
-	if f == nil {
-		if w.profile != nil || v.Kind == Missing {
-			return
-		}
-		f = w.addFeature(name, "", nil)
-		w.next[w.last+1], w.last = f.slot, f.slot
+	// observe's fast paths are repeated here to save a call per feature.
+	switch f := w.lookup(name); {
+	case f == nil:
+		w.observeNew(name, v)
+	case f.isNum && v.Kind == Number && v.Num-v.Num == 0:
+		f.addNumber(v.Num)
+	case f.isCat && v.Kind == String && v.Str != "":
+		f.addCategory(v.Str)
+	default:
+		w.observeSlow(f, v)
 	}
+}
+
+// observeNew records a value of a feature the window does not know yet.
+func (w *WindowAccumulator) observeNew(name string, v Value) {
+	if w.profile != nil || v.Kind == Missing {
+		return
+	}
+	f := w.addFeature(name, "", nil)
+	w.next[w.last+1], w.last = f.slot, f.slot
 	w.observe(f, v)
 }
 
@@ -222,22 +243,22 @@ func (w *WindowAccumulator) ObserveAt(slot int, v Value) { w.observe(w.slots[slo
 // path of ObserveAt(slot, NumberValue(x)). NaN and ±Inf count as missing.
 func (w *WindowAccumulator) ObserveNumericAt(slot int, x float64) {
 	f := w.slots[slot]
-	if f.typ == Numeric && !math.IsNaN(x) && !math.IsInf(x, 0) {
+	if f.isNum && x-x == 0 { // x-x is NaN for NaN and ±Inf
 		f.addNumber(x)
 		return
 	}
-	w.observe(f, NumberValue(x))
+	w.observeSlow(f, NumberValue(x))
 }
 
 // ObserveCategoryAt records a category of the feature in slot: the fast
 // path of ObserveAt(slot, StringValue(s)). "" counts as missing.
 func (w *WindowAccumulator) ObserveCategoryAt(slot int, s string) {
 	f := w.slots[slot]
-	if f.typ == Categorical && s != "" {
+	if f.isCat && s != "" {
 		f.addCategory(s)
 		return
 	}
-	w.observe(f, StringValue(s))
+	w.observeSlow(f, StringValue(s))
 }
 
 // ObservePrediction records the prediction (label or number) of the
@@ -252,6 +273,18 @@ func (w *WindowAccumulator) ObserveLatency(ms float64) {
 }
 
 func (w *WindowAccumulator) observe(f *featureAcc, v Value) {
+	// The usual case first: a value of the feature's own kind.
+	switch {
+	case f.isNum && v.Kind == Number && v.Num-v.Num == 0:
+		f.addNumber(v.Num)
+	case f.isCat && v.Kind == String && v.Str != "":
+		f.addCategory(v.Str)
+	default:
+		w.observeSlow(f, v)
+	}
+}
+
+func (w *WindowAccumulator) observeSlow(f *featureAcc, v Value) {
 	if f.typ == "" {
 		switch v.Kind {
 		case Number:

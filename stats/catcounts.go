@@ -6,8 +6,34 @@ import (
 )
 
 // catSeed keys the category tables' hash. Only probe positions depend on
-// it: names and counts keep first-seen order, so results do not.
-var catSeed = maphash.MakeSeed()
+// it: names and counts keep first-seen order, so results do not. A random
+// key keeps a feed from choosing categories that collide.
+var (
+	catSeed    = maphash.MakeSeed()
+	catSeedInt = maphash.Comparable(catSeed, 0)
+)
+
+// catHash hashes a category. Most are short codes: up to 8 bytes are
+// packed into an integer and mixed with the key (a bijection, so short
+// strings of the same length never collide in all 64 bits), which costs a
+// fraction of a call to maphash.
+func catHash(s string) uint64 {
+	if len(s) > 8 {
+		return maphash.String(catSeed, s)
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		v = v<<8 | uint64(s[i])
+	}
+	// The murmur3 finaliser.
+	v ^= catSeedInt + uint64(len(s))*0x9e3779b97f4a7c15
+	v ^= v >> 33
+	v *= 0xff51afd7ed558ccd
+	v ^= v >> 33
+	v *= 0xc4ceb9fe1a85ec53
+	v ^= v >> 33
+	return v
+}
 
 // catCounts counts categories. An open-addressing table of indexes into
 // names and counts replaces a map: a lookup is one hash of the string, a
@@ -29,7 +55,7 @@ func (c *catCounts) len() int { return len(c.names) }
 // find returns the index of s, or -1 and the empty table position where s
 // would go.
 func (c *catCounts) find(s string) (idx int32, pos uint64, h uint64) {
-	h = maphash.String(catSeed, s)
+	h = catHash(s)
 	mask := uint64(len(c.table) - 1)
 	tag := h >> 32 << 32
 	for i := h & mask; ; i = (i + 1) & mask {
@@ -75,7 +101,7 @@ func (c *catCounts) grow() {
 	c.table = make([]uint64, 2*len(c.table))
 	mask := uint64(len(c.table) - 1)
 	for j, s := range c.names {
-		h := maphash.String(catSeed, s)
+		h := catHash(s)
 		i := h & mask
 		for c.table[i] != 0 {
 			i = (i + 1) & mask

@@ -8,30 +8,31 @@ import (
 // floatSorter sorts finite float64s (no NaN) ascending. Compaction sorts
 // a full sketch level on the per-event path, so this is an LSD radix sort
 // on the values' order-preserving bit patterns that spends passes only
-// where keys differ: it radix-sorts the four most significant bytes that
-// vary among the keys and finishes runs that agree on them with a small
-// sort. A level of continuous values is then ordered after four scatter
-// passes with almost no runs left; discrete values vary in fewer bytes.
+// where keys differ: it radix-sorts the radixDigits most significant
+// bytes that vary among the keys and finishes the runs that agree on them
+// with a small sort, instead of a scatter pass per byte.
 //
-// It keeps its buffer and the bytes it sorted on last time: a sketch's
-// levels come from one distribution, so the guess lets the pass that maps
-// the keys also count their digits.
+// It keeps the bytes it sorted on last time: a sketch's levels come from
+// one distribution, so the guess lets the pass that maps the keys also
+// count their digits. Its buffer may be shared (see shareScratch).
 type floatSorter struct {
-	scratch []uint64
+	scratch *[]uint64
 	shifts  [radixDigits]uint8 // bit shifts of the digits sorted on, most significant first
 	guessed bool
 }
 
-// radixDigits is how many bytes of the keys are radix-sorted; 32 bits
-// separate all but a handful of a level's continuous values.
-const radixDigits = 4
+// radixDigits is how many bytes of the keys are radix-sorted. Three
+// bytes hold the sign, the exponent and at least 12 bits of mantissa when
+// the exponent varies, so a level of continuous values has only short
+// runs of keys left to finish: cheaper than a fourth scatter pass.
+const radixDigits = 3
 
 // sortFloats sorts xs with a one-off sorter, using scratch (grown as
 // needed) as its buffer, and returns the buffer for reuse.
 func sortFloats(xs []float64, scratch []uint64) []uint64 {
-	s := floatSorter{scratch: scratch}
+	s := floatSorter{scratch: &scratch}
 	s.sort(xs)
-	return s.scratch
+	return scratch
 }
 
 // floatKey maps a float64 to a uint64 of the same order: all bits of a
@@ -48,21 +49,36 @@ func keyFloat(k uint64) float64 {
 }
 
 func (s *floatSorter) sort(xs []float64) {
+	for i, u := range s.sortKeys(xs) {
+		xs[i] = keyFloat(u)
+	}
+}
+
+// sortKeys returns the floatKeys of xs in ascending order, leaving xs as
+// it is. The keys are in the sorter's buffer, valid until its next use:
+// compaction reads back only the half it keeps.
+func (s *floatSorter) sortKeys(xs []float64) []uint64 {
 	n := len(xs)
+	if s.scratch == nil {
+		s.scratch = new([]uint64)
+	}
+	if cap(*s.scratch) < 2*n {
+		*s.scratch = make([]uint64, 2*n)
+	}
+	a, b := (*s.scratch)[:n], (*s.scratch)[n:2*n]
 	if n < 64 {
-		insertionSort(xs)
-		return
+		for i, x := range xs {
+			a[i] = floatKey(x)
+		}
+		insertionSortKeys(a)
+		return a
 	}
-	if cap(s.scratch) < 2*n {
-		s.scratch = make([]uint64, 2*n)
-	}
-	a, b := s.scratch[:n], s.scratch[n:2*n]
 	if !s.guessed {
-		s.shifts, s.guessed = [radixDigits]uint8{56, 48, 40, 32}, true
+		s.shifts, s.guessed = [radixDigits]uint8{56, 48, 40}, true
 	}
 	var count [radixDigits][256]uint32
 	var or, and uint64 = 0, ^uint64(0)
-	g0, g1, g2, g3 := s.shifts[0], s.shifts[1], s.shifts[2], s.shifts[3]
+	g0, g1, g2 := s.shifts[0], s.shifts[1], s.shifts[2]
 	for i, x := range xs {
 		u := floatKey(x)
 		a[i] = u
@@ -71,7 +87,6 @@ func (s *floatSorter) sort(xs []float64) {
 		count[0][byte(u>>g0)]++
 		count[1][byte(u>>g1)]++
 		count[2][byte(u>>g2)]++
-		count[3][byte(u>>g3)]++
 	}
 	shifts, use, rest := varyingDigits(or ^ and)
 	if shifts != s.shifts {
@@ -98,11 +113,19 @@ func (s *floatSorter) sort(xs []float64) {
 		a, b = b, a
 	}
 	if rest {
-		sortRuns(a, shifts[use-1])
+		// Keys that agree on the sorted digits may still be out of
+		// order: sort each run of them.
+		shift := shifts[use-1]
+		start, hi := 0, a[0]>>shift
+		for i, u := range a {
+			if u>>shift != hi {
+				finishRun(a[start:i])
+				start, hi = i, u>>shift
+			}
+		}
+		finishRun(a[start:])
 	}
-	for i, u := range a {
-		xs[i] = keyFloat(u)
-	}
+	return a
 }
 
 // varyingDigits returns the shifts of the (at most radixDigits) most
@@ -122,36 +145,23 @@ func varyingDigits(diff uint64) (shifts [radixDigits]uint8, use int, rest bool) 
 	return shifts, use, false
 }
 
-// sortRuns sorts every run of keys that agree above bit shift: keys
-// sorted on their high bits are then fully sorted.
-func sortRuns(a []uint64, shift uint8) {
-	for i := 0; i < len(a); {
-		hi := a[i] >> shift
-		j := i + 1
-		for j < len(a) && a[j]>>shift == hi {
-			j++
-		}
-		switch run := a[i:j]; {
-		case len(run) < 2:
-		case len(run) <= 32:
-			for p := 1; p < len(run); p++ {
-				for q := p; q > 0 && run[q] < run[q-1]; q-- {
-					run[q], run[q-1] = run[q-1], run[q]
-				}
-			}
-		default:
-			// Values that agree on 32 significant bits in bulk (a
-			// contrived input): a comparison sort bounds the cost.
-			slices.Sort(run)
-		}
-		i = j
+// finishRun sorts keys that agree on their radix-sorted digits.
+func finishRun(keys []uint64) {
+	switch {
+	case len(keys) < 2:
+	case len(keys) <= 32:
+		insertionSortKeys(keys)
+	default:
+		// Many values that agree on their top varying bits (or equal
+		// values): a comparison sort bounds the cost.
+		slices.Sort(keys)
 	}
 }
 
-func insertionSort(xs []float64) {
-	for i := 1; i < len(xs); i++ {
-		for j := i; j > 0 && xs[j] < xs[j-1]; j-- {
-			xs[j], xs[j-1] = xs[j-1], xs[j]
+func insertionSortKeys(keys []uint64) {
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
 		}
 	}
 }

@@ -50,6 +50,11 @@ func NewSketch(exactLimit int) *Sketch {
 	return &Sketch{limit: l, levels: [][]float64{nil}, flips: []bool{false}}
 }
 
+// shareScratch makes s sort in buf, which sketches that are never used
+// concurrently (those of one window) can share: one buffer instead of one
+// per sketch, and it stays in cache from one compaction to the next.
+func (s *Sketch) shareScratch(buf *[]uint64) { s.sorter.scratch = buf }
+
 // Count is the number of values added.
 func (s *Sketch) Count() int64 { return s.n }
 
@@ -80,9 +85,6 @@ func (s *Sketch) compress() {
 // is merged into the level above.
 func (s *Sketch) compact(h int) {
 	lv := s.levels[h]
-	if h == 0 {
-		s.sorter.sort(lv)
-	}
 	if h+1 == len(s.levels) {
 		s.levels = append(s.levels, make([]float64, 0, sketchLevelCapacity))
 		s.flips = append(s.flips, false)
@@ -90,17 +92,28 @@ func (s *Sketch) compact(h int) {
 	// An odd item out stays at this level: the largest, so the rest pair up.
 	pairs := len(lv) / 2
 	odd := len(lv)%2 == 1
-	var last float64
-	if odd {
-		last = lv[len(lv)-1]
-	}
 	off := 0
 	if s.flips[h] {
 		off = 1
 	}
 	s.flips[h] = !s.flips[h]
-	for i := 0; i < pairs; i++ {
-		lv[i] = lv[2*i+off]
+	var last float64
+	if h == 0 {
+		// Sorted keys are read back only for the half that is kept.
+		keys := s.sorter.sortKeys(lv)
+		if odd {
+			last = keyFloat(keys[len(keys)-1])
+		}
+		for i := 0; i < pairs; i++ {
+			lv[i] = keyFloat(keys[2*i+off])
+		}
+	} else {
+		if odd {
+			last = lv[len(lv)-1]
+		}
+		for i := 0; i < pairs; i++ {
+			lv[i] = lv[2*i+off]
+		}
 	}
 	s.pushSorted(h+1, lv[:pairs])
 	lv = lv[:0]

@@ -236,3 +236,23 @@ func BenchmarkCompare1M(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows*b.N)/time.Since(start).Seconds(), "rows/s")
 }
+
+// BenchmarkSketchAdd is one value into a sketch past its exact phase:
+// mostly the amortised cost of compaction's sort.
+func BenchmarkSketchAdd(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 7))
+	xs := make([]float64, 1<<16)
+	for i := range xs {
+		xs[i] = r.NormFloat64()
+	}
+	s := NewSketch(0)
+	for i := 0; i < 2*DefaultSketchExactLimit; i++ {
+		s.Add(xs[i%len(xs)])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuTimer(b)()
+	for i := 0; i < b.N; i++ {
+		s.Add(xs[i%len(xs)])
+	}
+}
