@@ -252,7 +252,11 @@ func TestObserveAllocatesNothing(t *testing.T) {
 	evs := randomEvents(rand.New(rand.NewPCG(4, 4)), 64, 0)
 	feedEvents(w, evs) // first sight of every category and label
 	e := evs[0]
+	age, country := w.FeatureSlot("age"), w.FeatureSlot("country")
 	allocs := testing.AllocsPerRun(1000, func() {
+		w.ObserveNumericAt(age, 33)
+		w.ObserveCategoryAt(country, "DE")
+		w.ObserveAt(country, e.feats["country"])
 		w.AddEvent()
 		w.ObserveFeature("age", e.feats["age"])
 		w.ObserveFeature("amount", NumberValue(42.5))
