@@ -152,7 +152,7 @@ func (f *featureAcc) decode(d *decoder, exactLimit int) {
 			}
 			prev = k
 			i, _ := f.cats.slot(k, true)
-			f.cats.counts[i] = d.nonNeg()
+			f.cats.setCount(int(i), d.nonNeg())
 		}
 	}
 }

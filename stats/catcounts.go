@@ -35,108 +35,120 @@ func catHash(s string) uint64 {
 	return v
 }
 
-// catCounts counts categories. An open-addressing table of indexes into
-// names and counts replaces a map: a lookup is one hash of the string, a
-// probe that compares 32 bits of the hash, and usually one string
-// comparison, and an increment needs no second (assigning) map access.
+// catCounts counts categories. An open-addressing table replaces a map:
+// a lookup is one hash of the string and a probe, and the count lives in
+// the table entry that was probed. Short names are not even compared:
+// their hash is a bijection (catHash), so an equal hash and length is an
+// equal name.
 type catCounts struct {
-	names  []string
-	counts []int64
-	// table entries are 0 when empty, else the high 32 bits of the name's
-	// hash and its index+1. Its length is a power of two, at least twice
-	// the number of names, so probe runs stay short.
-	table []uint64
+	names []string // in first-seen order
+	pos   []uint32 // table position of each name
+	// table's length is a power of two, at least twice the number of
+	// names, so probe runs stay short.
+	table []catEntry
 }
 
-func newCatCounts() *catCounts { return &catCounts{table: make([]uint64, 16)} }
+type catEntry struct {
+	h     uint64
+	count int64
+	n     uint32 // the name's length
+	idx   uint32 // index of the name + 1; 0 when the entry is empty
+}
+
+func newCatCounts() *catCounts { return &catCounts{table: make([]catEntry, 16)} }
 
 func (c *catCounts) len() int { return len(c.names) }
 
-// find returns the index of s, or -1 and the empty table position where s
-// would go.
-func (c *catCounts) find(s string) (idx int32, pos uint64, h uint64) {
+// find returns the position of s's entry, or of the empty entry where s
+// would go (idx 0), and the hash of s.
+func (c *catCounts) find(s string) (pos, h uint64) {
 	h = catHash(s)
 	mask := uint64(len(c.table) - 1)
-	tag := h >> 32 << 32
+	short := len(s) <= 8
 	for i := h & mask; ; i = (i + 1) & mask {
-		e := c.table[i]
-		if e == 0 {
-			return -1, i, h
-		}
-		if e&^0xffffffff == tag {
-			if j := int32(uint32(e)) - 1; c.names[j] == s {
-				return j, i, h
-			}
+		e := &c.table[i]
+		if e.idx == 0 || e.h == h && e.n == uint32(len(s)) && (short || c.names[e.idx-1] == s) {
+			return i, h
 		}
 	}
 }
 
 // slot returns the index of s, adding it when add is true.
 func (c *catCounts) slot(s string, add bool) (int32, bool) {
-	i, pos, h := c.find(s)
-	if i >= 0 {
-		return i, true
+	pos, h := c.find(s)
+	if e := &c.table[pos]; e.idx != 0 {
+		return int32(e.idx - 1), true
 	}
 	if !add {
 		return -1, false
 	}
-	return c.insert(s, pos, h), true
+	return int32(c.table[c.insert(pos, s, h)].idx - 1), true
 }
 
-// insert adds s, which is not present, at the empty position pos of the
-// table for hash h.
-func (c *catCounts) insert(s string, pos, h uint64) int32 {
-	i := int32(len(c.names))
+// insert adds s, which is not present, at the empty entry pos for hash h,
+// and returns the position of its entry.
+func (c *catCounts) insert(pos uint64, s string, h uint64) uint64 {
 	c.names = append(c.names, s)
-	c.counts = append(c.counts, 0)
-	c.table[pos] = h>>32<<32 | uint64(i+1)
+	c.table[pos] = catEntry{h: h, n: uint32(len(s)), idx: uint32(len(c.names))}
+	c.pos = append(c.pos, uint32(pos))
 	if 2*len(c.names) > len(c.table) {
 		c.grow()
+		pos = uint64(c.pos[len(c.pos)-1])
 	}
-	return i
+	return pos
 }
 
-// grow doubles the table and re-inserts every name.
+// grow doubles the table and re-inserts every entry.
 func (c *catCounts) grow() {
-	c.table = make([]uint64, 2*len(c.table))
+	old := c.table
+	c.table = make([]catEntry, 2*len(old))
 	mask := uint64(len(c.table) - 1)
-	for j, s := range c.names {
-		h := catHash(s)
-		i := h & mask
-		for c.table[i] != 0 {
+	for _, e := range old {
+		if e.idx == 0 {
+			continue
+		}
+		i := e.h & mask
+		for c.table[i].idx != 0 {
 			i = (i + 1) & mask
 		}
-		c.table[i] = h>>32<<32 | uint64(j+1)
+		c.table[i] = e
+		c.pos[e.idx-1] = uint32(i)
 	}
 }
 
 // add counts n observations of s, folding s into OtherCategory when it is
 // new and the cap (maxCats >= 0) is reached.
 func (c *catCounts) add(s string, n int64, maxCats int) {
-	i, pos, h := c.find(s)
-	if i < 0 {
+	pos, h := c.find(s)
+	if c.table[pos].idx == 0 {
 		if maxCats >= 0 && len(c.names) >= maxCats {
-			i, _ = c.slot(OtherCategory, true)
+			if pos, h = c.find(OtherCategory); c.table[pos].idx == 0 {
+				pos = c.insert(pos, OtherCategory, h)
+			}
 		} else {
-			i = c.insert(s, pos, h)
+			pos = c.insert(pos, s, h)
 		}
 	}
-	c.counts[i] += n
+	c.table[pos].count += n
 }
 
 func (c *catCounts) get(s string) int64 {
-	if i, _, _ := c.find(s); i >= 0 {
-		return c.counts[i]
-	}
-	return 0
+	pos, _ := c.find(s)
+	return c.table[pos].count // 0 for an empty entry
 }
+
+// count is the count of the name at index i.
+func (c *catCounts) count(i int) int64 { return c.table[c.pos[i]].count }
+
+// setCount sets the count of the name at index i.
+func (c *catCounts) setCount(i int, n int64) { c.table[c.pos[i]].count = n }
 
 // toMap returns the non-zero counts as a map.
 func (c *catCounts) toMap() map[string]int64 {
 	m := make(map[string]int64, len(c.names))
 	for i, n := range c.names {
-		if c.counts[i] != 0 {
-			m[n] = c.counts[i]
+		if k := c.count(i); k != 0 {
+			m[n] = k
 		}
 	}
 	return m
@@ -151,5 +163,5 @@ func (c *catCounts) sorted() []string {
 
 func (c *catCounts) reset() {
 	clear(c.table)
-	c.names, c.counts = c.names[:0], c.counts[:0]
+	c.names, c.pos = c.names[:0], c.pos[:0]
 }
