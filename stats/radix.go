@@ -9,8 +9,8 @@ import (
 // a full sketch level on the per-event path, so this is an LSD radix sort
 // on the values' order-preserving bit patterns that spends passes only
 // where keys differ: it radix-sorts the radixDigits most significant
-// bytes that vary among the keys and finishes the runs that agree on them
-// with a small sort, instead of a scatter pass per byte.
+// bytes that vary among the keys and finishes the few keys that agree on
+// them with an insertion pass, instead of a scatter pass per byte.
 //
 // It keeps the bytes it sorted on last time: a sketch's levels come from
 // one distribution, so the guess lets the pass that maps the keys also
@@ -23,8 +23,8 @@ type floatSorter struct {
 
 // radixDigits is how many bytes of the keys are radix-sorted. Three
 // bytes hold the sign, the exponent and at least 12 bits of mantissa when
-// the exponent varies, so a level of continuous values has only short
-// runs of keys left to finish: cheaper than a fourth scatter pass.
+// the exponent varies, so a level of continuous values has only a few
+// short runs of keys left to finish: cheaper than a fourth scatter pass.
 const radixDigits = 3
 
 // sortFloats sorts xs with a one-off sorter, using scratch (grown as
@@ -114,16 +114,22 @@ func (s *floatSorter) sortKeys(xs []float64) []uint64 {
 	}
 	if rest {
 		// Keys that agree on the sorted digits may still be out of
-		// order: sort each run of them.
-		shift := shifts[use-1]
-		start, hi := 0, a[0]>>shift
-		for i, u := range a {
-			if u>>shift != hi {
-				finishRun(a[start:i])
-				start, hi = i, u>>shift
+		// order. Ties are few and short, so an insertion pass finishes
+		// them, with a comparison sort for inputs that make it slow.
+		budget := 4 * n
+		for i := 1; i < n; i++ {
+			u := a[i]
+			j := i
+			for j > 0 && a[j-1] > u {
+				a[j] = a[j-1]
+				j--
+			}
+			a[j] = u
+			if budget -= i - j; budget < 0 {
+				slices.Sort(a)
+				break
 			}
 		}
-		finishRun(a[start:])
 	}
 	return a
 }
@@ -143,19 +149,6 @@ func varyingDigits(diff uint64) (shifts [radixDigits]uint8, use int, rest bool) 
 		use++
 	}
 	return shifts, use, false
-}
-
-// finishRun sorts keys that agree on their radix-sorted digits.
-func finishRun(keys []uint64) {
-	switch {
-	case len(keys) < 2:
-	case len(keys) <= 32:
-		insertionSortKeys(keys)
-	default:
-		// Many values that agree on their top varying bits (or equal
-		// values): a comparison sort bounds the cost.
-		slices.Sort(keys)
-	}
 }
 
 func insertionSortKeys(keys []uint64) {
