@@ -63,26 +63,29 @@ type WindowAccumulator struct {
 
 // featureAcc is one feature's (or the prediction's) window state.
 type featureAcc struct {
-	name string
-	slot int32  // index in WindowAccumulator.slots; -1 for the prediction
-	typ  string // "" until the first value when there is no baseline
+	// The fields an event touches come first, to share cache lines.
+
 	// isNum and isCat are typ for the per-event path, which a string
 	// comparison would slow down.
-	isNum, isCat bool
-	base         *FeatureProfile
-	count        int64 // non-missing values
-	bins         []int64
-	keys         []uint64 // edgeKeys of base.Edges
-	outside      int64    // values outside [base.Min, base.Max]
-	sketch       *Sketch
-	min          float64
-	max          float64
+	isNum, isCat     bool
+	count            int64 // non-missing values
+	outside          int64 // values outside [base.Min, base.Max]
+	min, max         float64
+	baseMin, baseMax float64  // base.Min, base.Max
+	keys             []uint64 // edgeKeys of base.Edges
+	bins             []int64
+	sketch           *Sketch
+	cats             *catCounts
+	maxCats          int
+	base             *FeatureProfile
 	// Welford running moments: the profile's mean and std once the sketch
 	// is no longer exact.
 	mean, m2 float64
-	cats     *catCounts
-	maxCats  int
-	sortBuf  *[]uint64 // the window's compaction buffer
+
+	name    string
+	slot    int32     // index in WindowAccumulator.slots; -1 for the prediction
+	typ     string    // "" until the first value when there is no baseline
+	sortBuf *[]uint64 // the window's compaction buffer
 }
 
 // NewWindowAccumulator returns an empty window for profile p. With a nil
@@ -153,6 +156,7 @@ func (f *featureAcc) setType(typ string, exactLimit int) {
 		if f.base != nil {
 			f.bins = make([]int64, len(f.base.Edges)+1)
 			f.keys = edgeKeys(f.base.Edges)
+			f.baseMin, f.baseMax = f.base.Min, f.base.Max
 		}
 	case Categorical:
 		f.cats = newCatCounts()
@@ -310,7 +314,7 @@ func (f *featureAcc) addNumber(x float64) {
 	f.count++
 	if f.bins != nil {
 		f.bins[binOf(f.keys, x)]++
-		if x < f.base.Min || x > f.base.Max {
+		if x < f.baseMin || x > f.baseMax {
 			f.outside++
 		}
 	}
