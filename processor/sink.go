@@ -34,4 +34,6 @@ type RejectSink interface {
 type SinkFunc func(ctx context.Context, results []WindowResult) error
 
 // WriteWindows calls f.
-func (f SinkFunc) WriteWindows(ctx context.Context, results []WindowResult) error { return f(ctx, results) }
+func (f SinkFunc) WriteWindows(ctx context.Context, results []WindowResult) error {
+	return f(ctx, results)
+}
