@@ -1,9 +1,7 @@
 package processor
 
 import (
-	"encoding/json"
-	"fmt"
-	"os"
+	"github.com/driftd/driftd/stats"
 )
 
 type loadedBaseline struct {
@@ -11,23 +9,12 @@ type loadedBaseline struct {
 	model, version string
 }
 
-// loadBaseline reads one profile file. Placeholder until stats.LoadProfile
-// is on main: it reads only the identifying header.
+// loadBaseline reads and validates one profile file (stats.LoadProfile;
+// its errors name the path).
 func loadBaseline(path string) (loadedBaseline, error) {
-	b, err := os.ReadFile(path)
+	p, err := stats.LoadProfile(path)
 	if err != nil {
-		return loadedBaseline{}, fmt.Errorf("reading baseline: %w", err)
+		return loadedBaseline{}, err
 	}
-	var h profileHeader
-	if err := json.Unmarshal(b, &h); err != nil {
-		return loadedBaseline{}, fmt.Errorf("%s: decoding baseline: %w", path, err)
-	}
-	if h.Model == "" || h.Version == "" {
-		return loadedBaseline{}, fmt.Errorf("%s: baseline lacks model or version", path)
-	}
-	id := h.ID
-	if id == "" {
-		id = h.Model + "/" + h.Version
-	}
-	return loadedBaseline{baseline: &baseline{id: id, path: path}, model: h.Model, version: h.Version}, nil
+	return loadedBaseline{baseline: &baseline{id: p.ID, path: path, profile: p}, model: p.Model, version: p.Version}, nil
 }

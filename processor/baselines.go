@@ -2,6 +2,7 @@ package processor
 
 import (
 	"fmt"
+	"github.com/driftd/driftd/stats"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,14 +36,6 @@ func CheckBaselines(dir string) []string {
 	return problems
 }
 
-// profileHeader is the part of a profile the engine needs before stats'
-// loader is available: which model version it describes.
-type profileHeader struct {
-	ID      string `json:"id"`
-	Model   string `json:"model"`
-	Version string `json:"version"`
-}
-
 type modelVersion struct{ model, version string }
 
 // baselineSet maps a model version to its profile.
@@ -50,8 +43,9 @@ type baselineSet map[modelVersion]*baseline
 
 // baseline is one loaded profile.
 type baseline struct {
-	id   string
-	path string
+	id      string
+	path    string
+	profile *stats.Profile
 }
 
 // loadBaselineSet loads every profile of dir, returning the good ones and

@@ -1,6 +1,10 @@
 package processor
 
-import "context"
+import (
+	"context"
+
+	"github.com/driftd/driftd/stats"
+)
 
 // loadBaselines (re)loads baselines.dir; bad files are logged and skipped,
 // the good ones replace the previous set.
@@ -35,15 +39,23 @@ func (r *runner) stateFactory() stateFactory {
 	if r.deps.newState != nil {
 		return r.deps.newState
 	}
+	useStats := statsCheckpointable()
+	opts := stats.AccumulatorOptions{MaxCategories: r.cfg.Limits.MaxCategories}
 	return func(model, version string) (windowState, string) {
 		b := (*r.baselines.Load())[modelVersion{model, version}]
+		var p *stats.Profile
+		id := ""
 		if b == nil {
 			if _, seen := r.warned.LoadOrStore(modelVersion{model, version}, struct{}{}); !seen {
 				r.log.Warn().Str("model", model).Str("version", version).
 					Msg("no baseline for this model version; reporting baseline-free metrics")
 			}
-			return newCountState(), ""
+		} else {
+			p, id = b.profile, b.id
 		}
-		return newCountState(), b.id
+		if !useStats {
+			return newCountState(), id
+		}
+		return newStatsState(p, opts), id
 	}
 }
