@@ -185,7 +185,13 @@ func (r *runner) consume(ctx context.Context) error {
 			if cctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("joining consumer group: %w", err)
+			if errors.Is(err, kafka.ErrGroupClosed) {
+				return fmt.Errorf("joining consumer group: %w", err)
+			}
+			// kafka-go reports join errors (rebalance in progress, a
+			// coordinator moving) and keeps retrying itself.
+			r.log.Warn().Err(err).Msg("consumer group; retrying")
+			continue
 		}
 		r.m.rebalances.Inc()
 		if err := r.startGeneration(cctx, gen, &workers, fail); err != nil {

@@ -11,6 +11,7 @@ import (
 // streamMsg is one raw message of a synthetic stream.
 type streamMsg struct {
 	kind EventKind
+	key  string
 	b    []byte
 }
 
@@ -28,10 +29,10 @@ func genStream(n, models int, step int64, seed uint64) (preds, outs []streamMsg)
 		if r.IntN(4) == 0 {
 			pred = []string{"0", "1"}[r.IntN(2)]
 		}
-		preds = append(preds, streamMsg{Prediction, fmt.Appendf(nil,
+		preds = append(preds, streamMsg{Prediction, m, fmt.Appendf(nil,
 			`{"event_id":"e%d","model":%q,"model_version":"v1","ts":%d,"latency_ms":%d,"features":{"x":%g,"c":"k%d","gone":null},"prediction":%q}`,
 			i, m, ts, r.IntN(100), r.NormFloat64(), r.IntN(5), pred)})
-		outs = append(outs, streamMsg{Outcome, fmt.Appendf(nil,
+		outs = append(outs, streamMsg{Outcome, m, fmt.Appendf(nil,
 			`{"event_id":"e%d","model":%q,"ts":%d,"label":%q}`, i, m, ts+5000, label)})
 	}
 	return preds, outs
@@ -113,7 +114,7 @@ func TestEngineExactWindows(t *testing.T) {
 	// 180 predictions one per second for one model: 3 one-minute windows.
 	preds, outs := genStream(180, 1, 1000, 1)
 	// One late prediction for the first window after it closed.
-	late := streamMsg{Prediction, fmt.Appendf(nil, `{"event_id":"late","model":"m0","model_version":"v1","ts":%d,"features":{},"prediction":"1"}`, t0+1000)}
+	late := streamMsg{Prediction, "m0", fmt.Appendf(nil, `{"event_id":"late","model":"m0","model_version":"v1","ts":%d,"features":{},"prediction":"1"}`, t0+1000)}
 	msgs := interleave(preds, outs, 20)
 	msgs = append(msgs[:150], append([]streamMsg{late}, msgs[150:]...)...)
 	got := runEngine(t, cfg, msgs, 0)
