@@ -51,6 +51,10 @@ type KafkaConfig struct {
 	// MaxInFlight caps fetched but not yet durable messages per partition;
 	// fetching pauses at the cap until a flush makes them durable.
 	MaxInFlight int `yaml:"max_in_flight"`
+	// SessionTimeout is the consumer-group session: how long a crashed
+	// instance keeps its partitions before the group moves them (the
+	// broker's minimum is usually 6s).
+	SessionTimeout time.Duration `yaml:"session_timeout"`
 }
 
 // TopicConfig names the topics driftd reads and writes.
@@ -138,8 +142,9 @@ func DefaultConfig() Config {
 				DeadLetters: "driftd-dead-letters",
 				Changelog:   "driftd-changelog",
 			},
-			Group:       "driftd",
-			MaxInFlight: 50000,
+			Group:          "driftd",
+			MaxInFlight:    50000,
+			SessionTimeout: 10 * time.Second,
 		},
 		Window: WindowConfig{
 			Size:            time.Hour,
@@ -233,6 +238,9 @@ func (c *Config) validate(p *Problems) {
 	}
 	if k.MaxInFlight <= 0 {
 		p.Addf("kafka.max_in_flight", "must be > 0, got %d", k.MaxInFlight)
+	}
+	if k.SessionTimeout < time.Second || k.SessionTimeout > 5*time.Minute {
+		p.Addf("kafka.session_timeout", "must be in [1s, 5m], got %s", k.SessionTimeout)
 	}
 	if t := k.TLS; !t.Enabled && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "") {
 		p.Addf("kafka.tls.enabled", "must be true when certificate files are set")

@@ -159,7 +159,7 @@ func (r *runner) consume(ctx context.Context) error {
 		// that is what makes the join local.
 		GroupBalancers:    []kafka.GroupBalancer{kafka.RangeGroupBalancer{}},
 		StartOffset:       kafka.FirstOffset,
-		HeartbeatInterval: time.Second, SessionTimeout: 10 * time.Second,
+		HeartbeatInterval: r.cfg.Kafka.SessionTimeout / 6, SessionTimeout: r.cfg.Kafka.SessionTimeout,
 		RebalanceTimeout: r.cfg.ShutdownTimeout + 10*time.Second,
 		JoinGroupBackoff: time.Second,
 	})
@@ -214,7 +214,20 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation, wor
 		parts = append(parts, p)
 	}
 	r.m.partitions.Set(float64(len(parts)))
-	snaps, err := r.changelog.load(ctx, parts)
+	var snaps map[int]savedSnapshot
+	var corrupt error
+	err := r.retry(ctx, "changelog_restore", func(ctx context.Context) error {
+		var err error
+		snaps, err = r.changelog.load(ctx, parts)
+		if errors.Is(err, errCorruptCheckpoint) {
+			corrupt = err // not transient: stop retrying
+			return nil
+		}
+		return err
+	})
+	if err == nil {
+		err = corrupt
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -2,7 +2,6 @@ package processor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -101,18 +100,11 @@ func (r *recorder) final(t testing.TB) map[WindowID]WindowResult {
 		switch {
 		case !ok || x.Revision > old.Revision:
 			out[x.ID] = x
-		case x.Revision == old.Revision && !reflect.DeepEqual(comparable(x), comparable(old)):
+		case x.Revision == old.Revision && !reflect.DeepEqual(x, old):
 			t.Errorf("window %v revision %d delivered with two contents", x.ID, x.Revision)
 		}
 	}
 	return out
-}
-
-// comparable drops what legitimately differs between runs.
-func comparable(r WindowResult) WindowResult { return r }
-
-type batchWindow struct {
-	st windowState
 }
 
 // batch computes the expected windows by feeding every prediction and its
@@ -423,4 +415,3 @@ func readDLQ(t *testing.T, f *fixture, n int) map[string]map[string]string {
 	return out
 }
 
-var _ = errors.New
