@@ -414,4 +414,3 @@ func readDLQ(t *testing.T, f *fixture, n int) map[string]map[string]string {
 	}
 	return out
 }
-

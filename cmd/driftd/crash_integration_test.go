@@ -97,7 +97,9 @@ func (s crashStream) expectedEvents() map[string]int64 {
 	return out
 }
 
-func crashKey(id processor.WindowID) string { return fmt.Sprintf("%s/%d", id.Model, id.Start.UnixMilli()) }
+func crashKey(id processor.WindowID) string {
+	return fmt.Sprintf("%s/%d", id.Model, id.Start.UnixMilli())
+}
 
 // readResults reads a JSON-lines sink file and keeps the highest revision
 // per window. A torn last line (killed mid-write, so never acknowledged)
