@@ -56,9 +56,11 @@ type Decoder struct {
 	ev      Event
 	scratch []byte // unescaped strings
 	idbuf   []byte
-	intern  map[string]string
-	seen    map[string]uint32 // feature name -> generation, for duplicates
-	gen     uint32
+	// intern maps bytes to one shared string; gen marks the last event
+	// that used the string as a feature name, so one lookup both interns
+	// and detects a duplicate feature.
+	intern map[string]*interned
+	gen    uint32
 
 	b     []byte
 	i     int
@@ -68,7 +70,7 @@ type Decoder struct {
 // NewDecoder returns a decoder enforcing limits; models, if not empty, is
 // the allow-list of model names.
 func NewDecoder(limits LimitsConfig, models []string) *Decoder {
-	d := &Decoder{limits: limits, intern: make(map[string]string), seen: make(map[string]uint32)}
+	d := &Decoder{limits: limits, intern: make(map[string]*interned)}
 	if len(models) > 0 {
 		d.models = make(map[string]struct{}, len(models))
 		for _, m := range models {
@@ -89,7 +91,9 @@ func (d *Decoder) Decode(kind EventKind, msg []byte) (*Event, error) {
 	d.scratch = d.scratch[:0]
 	d.gen++
 	if d.gen == 0 { // wrapped: forget old generations
-		clear(d.seen)
+		for _, e := range d.intern {
+			e.gen = 0
+		}
 		d.gen = 1
 	}
 	err := d.object()
@@ -352,11 +356,12 @@ func (d *Decoder) features() error {
 		if len(key) > d.limits.MaxStringLen {
 			return &DecodeError{ReasonStringTooLong, "feature name is " + strconv.Itoa(len(key)) + " bytes"}
 		}
-		name := d.internBytes(key)
-		if d.seen[name] == d.gen {
+		e := d.internEntry(key)
+		if e.gen == d.gen {
 			return &DecodeError{ReasonDuplicateKey, "duplicate feature " + quote(key)}
 		}
-		d.seen[name] = d.gen
+		e.gen = d.gen
+		name := e.s
 		if err := d.colon(); err != nil {
 			return err
 		}
@@ -494,15 +499,22 @@ func (d *Decoder) scalarIn(prefix, name string) (Value, error) {
 	return Value{}, malformed("unexpected " + quote(d.b[d.i:d.i+1]) + " in " + prefix + name)
 }
 
-func (d *Decoder) internBytes(b []byte) string {
-	if s, ok := d.intern[string(b)]; ok {
-		return s
+type interned struct {
+	s   string
+	gen uint32
+}
+
+func (d *Decoder) internBytes(b []byte) string { return d.internEntry(b).s }
+
+func (d *Decoder) internEntry(b []byte) *interned {
+	if e, ok := d.intern[string(b)]; ok {
+		return e
 	}
-	s := string(b)
+	e := &interned{s: string(b)}
 	if len(d.intern) < maxInterned {
-		d.intern[s] = s
+		d.intern[e.s] = e
 	}
-	return s
+	return e
 }
 
 // --- lexical layer ---

@@ -39,7 +39,7 @@ func (keyBalancer) Balance(m kafka.Message, partitions ...int) int {
 func produce(t testing.TB, brokers []string, topic string, msgs []streamMsg) {
 	t.Helper()
 	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: keyBalancer{},
-		BatchSize: 1000, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, BatchBytes: 4 << 20}
+		BatchSize: 1000, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, BatchBytes: 900 << 10}
 	defer w.Close()
 	const chunk = 5000
 	for i := 0; i < len(msgs); i += chunk {
@@ -51,7 +51,8 @@ func produce(t testing.TB, brokers []string, topic string, msgs []streamMsg) {
 		err := w.WriteMessages(ctx, batch...)
 		cancel()
 		if err != nil {
-			t.Fatalf("producing to %s: %v", topic, err)
+			msg := err.Error()
+			t.Fatalf("producing to %s: %s", topic, msg[:min(len(msg), 300)])
 		}
 	}
 }
