@@ -34,7 +34,9 @@ func newChangelog(kc *kafkaConn, topic, group string) *changelog {
 	return &changelog{kc: kc, topic: topic, group: group, writer: &kafka.Writer{
 		Addr: kafka.TCP(kc.brokers...), Topic: topic, Transport: kc.transport,
 		Balancer: partitionZero{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 2 * time.Millisecond,
-		BatchBytes: 4 << 20,
+		// One produce request must stay under the broker's message.max.bytes
+		// (1 MiB by default): at most three chunks per request.
+		BatchBytes: 900 << 10,
 	}}
 }
 

@@ -147,7 +147,7 @@ func (r *runner) consume(ctx context.Context) error {
 		return fmt.Errorf("changelog topic %q has %d partitions; driftd needs exactly 1", t.Changelog, counts[t.Changelog])
 	}
 	r.dlq = &kafka.Writer{Addr: kafka.TCP(r.kc.brokers...), Topic: t.DeadLetters, Transport: r.kc.transport,
-		Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchBytes: 16 << 20}
+		Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchBytes: 900 << 10}
 	defer r.dlq.Close()
 	r.changelog = newChangelog(r.kc, t.Changelog, r.cfg.Kafka.Group)
 	defer r.changelog.close()

@@ -36,6 +36,9 @@ type worker struct {
 	exported  *exportedStats // last values published as metrics
 }
 
+// maxDeadLetterBytes caps the original bytes kept in a dead letter.
+const maxDeadLetterBytes = 512 << 10
+
 type rejectKey struct {
 	minute int64
 	topic  string
@@ -181,8 +184,15 @@ func (w *worker) handle(kind EventKind, m *kafka.Message) {
 func (w *worker) reject(m *kafka.Message, de *DecodeError, now time.Time) {
 	w.r.m.rejected.WithLabelValues(m.Topic, de.Reason).Inc()
 	w.rejects[rejectKey{now.Truncate(time.Minute).UnixMilli(), m.Topic, de.Reason}]++
-	w.dlq = append(w.dlq, kafka.Message{Key: m.Key, Value: m.Value, Headers: []kafka.Header{
+	value, truncated := m.Value, "false"
+	if len(value) > maxDeadLetterBytes {
+		// The dead letter must fit one produce request; a message the
+		// broker took may not once headers are added.
+		value, truncated = value[:maxDeadLetterBytes], "true"
+	}
+	w.dlq = append(w.dlq, kafka.Message{Key: m.Key, Value: value, Headers: []kafka.Header{
 		{Key: "driftd.reason", Value: []byte(de.Reason)},
+		{Key: "driftd.truncated", Value: []byte(truncated)},
 		{Key: "driftd.detail", Value: []byte(de.Detail)},
 		{Key: "driftd.source.topic", Value: []byte(m.Topic)},
 		{Key: "driftd.source.partition", Value: strconv.AppendInt(nil, int64(m.Partition), 10)},

@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-func writeFile(t *testing.T, body string) string {
+func writeConfigFile(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "driftd.yaml")
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
@@ -27,7 +27,7 @@ func envMap(m map[string]string) func(string) (string, bool) {
 }
 
 func TestLoadConfigDefaultsAndEnv(t *testing.T) {
-	p := writeFile(t, "kafka:\n  brokers: [127.0.0.1:9092]\nwindow:\n  size: 30m\n")
+	p := writeConfigFile(t, "kafka:\n  brokers: [127.0.0.1:9092]\nwindow:\n  size: 30m\n")
 	cfg, err := loadConfig(p, envMap(map[string]string{
 		"DRIFTD_KAFKA_BROKERS":       "a:1, b:2",
 		"DRIFTD_CLICKHOUSE_ADDR":     "ch:9000",
@@ -49,7 +49,7 @@ func TestLoadConfigDefaultsAndEnv(t *testing.T) {
 }
 
 func TestLoadConfigListsEveryProblem(t *testing.T) {
-	p := writeFile(t, `
+	p := writeConfigFile(t, `
 kafka:
   brokers: [nohost]
   topics: {predictions: same, outcomes: same}
@@ -72,7 +72,7 @@ sink: kafka
 }
 
 func TestLoadConfigUnknownKeyNamesLine(t *testing.T) {
-	p := writeFile(t, "kafka:\n  brokers: [a:1]\n  brokres: [b:2]\nwindow:\n  sise: 1h\n")
+	p := writeConfigFile(t, "kafka:\n  brokers: [a:1]\n  brokres: [b:2]\nwindow:\n  sise: 1h\n")
 	_, err := loadConfig(p, envMap(nil))
 	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "brokres") || !strings.Contains(err.Error(), "sise") {
 		t.Fatalf("want both unknown keys with lines, got %v", err)
@@ -80,7 +80,7 @@ func TestLoadConfigUnknownKeyNamesLine(t *testing.T) {
 }
 
 func TestSecretsNeverPrinted(t *testing.T) {
-	p := writeFile(t, "kafka:\n  brokers: [a:1]\n  sasl: {mechanism: plain, username: u, password: hunter2}\n")
+	p := writeConfigFile(t, "kafka:\n  brokers: [a:1]\n  sasl: {mechanism: plain, username: u, password: hunter2}\n")
 	secretFile := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(secretFile, []byte("s3cr3t-ch\n"), 0o600)
 	cfg, err := loadConfig(p, envMap(map[string]string{"DRIFTD_CLICKHOUSE_PASSWORD_FILE": secretFile}))
@@ -101,7 +101,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 func TestCheckCommand(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "bad.json"), []byte("{not json"), 0o600)
-	p := writeFile(t, "kafka:\n  brokers: []\nbaselines:\n  dir: "+dir+"\n")
+	p := writeConfigFile(t, "kafka:\n  brokers: []\nbaselines:\n  dir: "+dir+"\n")
 	var out, errb bytes.Buffer
 	if code := check([]string{"--config", p}, &out, &errb, envMap(nil)); code != 2 {
 		t.Fatalf("exit %d, want 2", code)
@@ -109,7 +109,7 @@ func TestCheckCommand(t *testing.T) {
 	if !strings.Contains(errb.String(), "kafka.brokers") || !strings.Contains(errb.String(), "bad.json") {
 		t.Errorf("check output lacks a problem:\n%s", errb.String())
 	}
-	good := writeFile(t, "kafka:\n  brokers: [a:1]\n")
+	good := writeConfigFile(t, "kafka:\n  brokers: [a:1]\n")
 	out.Reset()
 	if code := check([]string{"--config", good}, &out, &errb, envMap(nil)); code != 0 {
 		t.Fatalf("exit %d on a good config", code)

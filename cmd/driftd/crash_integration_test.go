@@ -195,12 +195,16 @@ func (c *crashRig) logTail(name string) string {
 	return string(b[max(0, len(b)-4000):])
 }
 
+func (c *crashRig) assignments(name string) int {
+	b, _ := os.ReadFile(filepath.Join(c.dir, name))
+	return strings.Count(string(b), "partitions assigned")
+}
+
 // waitAssigned waits until the log shows the n-th partition assignment.
 func (c *crashRig) waitAssigned(name string, n int, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(filepath.Join(c.dir, name))
-		if strings.Count(string(b), "partitions assigned") >= n {
+		if c.assignments(name) >= n {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -268,17 +272,18 @@ func TestCrashRecoveryIntegration(t *testing.T) {
 	cfgB, sinkB := c.config("b")
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	for i := 0; i < kills && !complete(readResults(t, sinkB), want); i++ {
+		before := c.assignments("b.log")
 		b := c.start(cfgB, "b.log")
 		// Kill at a random moment once it owns partitions (a restart
 		// first waits out the killed member's session).
-		c.waitAssigned("b.log", i+1, time.Minute)
+		c.waitAssigned("b.log", before+1, time.Minute)
 		time.Sleep(time.Duration(r.IntN(2500)) * time.Millisecond)
 		_ = b.Process.Signal(syscall.SIGKILL)
 		_ = b.Wait()
 		t.Logf("kill %d: %d windows written so far", i+1, len(readResults(t, sinkB)))
 	}
 	b := c.start(cfgB, "b.log")
-	c.waitAssigned("b.log", strings.Count(c.logTail("b.log"), "partitions assigned")+1, time.Minute)
+	c.waitAssigned("b.log", c.assignments("b.log")+1, time.Minute)
 	got := c.waitComplete(sinkB, want, timeout)
 	stopGracefully(t, b, 20*time.Second)
 
