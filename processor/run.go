@@ -90,6 +90,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		return err
 	}
 	r.kc = kc
+	defer kc.transport.CloseIdleConnections()
 	r.loadBaselines()
 
 	g, gctx := errgroup.WithContext(ctx)
