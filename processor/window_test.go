@@ -272,3 +272,69 @@ func TestJoinStoreBounds(t *testing.T) {
 		t.Errorf("outcome wait: %+v", b.stats)
 	}
 }
+
+func decodeOne(t *testing.T, kind EventKind, s string) *Event {
+	t.Helper()
+	ev, err := NewDecoder(testLimits(), nil).Decode(kind, []byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// TestEngineIdleAdvance: a quiet partition's window closes after the idle
+// timeout as processing time passes, not before.
+func TestEngineIdleAdvance(t *testing.T) {
+	cfg := testEngineConfig() // 1m windows, idle 1s
+	cfg.Window.RollingWindows = 0
+	e := newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	e.prediction(decodeOne(t, Prediction, fmt.Sprintf(`{"event_id":"a","model":"m","model_version":"v","ts":%d,"features":{},"prediction":"1"}`, t0+50_000)), 0)
+	e.tick(900) // not idle yet
+	if rs := e.takeResults(); len(rs) != 0 {
+		t.Fatalf("closed before the idle timeout: %v", rs)
+	}
+	e.tick(1000 + 9_000) // idle for 9s of processing time: watermark t0+59s
+	if rs := e.takeResults(); len(rs) != 0 {
+		t.Fatalf("closed before the watermark reached the window end: %v", rs)
+	}
+	e.tick(1000 + 10_000)
+	rs := e.takeResults()
+	if len(rs) != 1 || rs[0].Events != 1 || rs[0].Revision != 1 {
+		t.Fatalf("want the window closed with 1 event, got %+v", rs)
+	}
+}
+
+// TestEngineJoinPaths: an outcome carrying its prediction joins at once;
+// an early outcome waits and joins when its prediction comes; a label for
+// a closed window re-emits it with a higher revision.
+func TestEngineJoinPaths(t *testing.T) {
+	cfg := testEngineConfig()
+	cfg.Window.RollingWindows = 0
+	e := newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	pred := func(id string, ts int64) *Event {
+		return decodeOne(t, Prediction, fmt.Sprintf(`{"event_id":%q,"model":"m","model_version":"v","ts":%d,"features":{"x":1},"prediction":"1"}`, id, ts))
+	}
+	out := func(id string) *Event {
+		return decodeOne(t, Outcome, fmt.Sprintf(`{"event_id":%q,"model":"m","ts":%d,"label":"1"}`, id, t0+500_000))
+	}
+	e.outcome(out("early"), 0)
+	if e.join.stats.Misses != 1 || e.join.stats.Entries != 1 {
+		t.Fatalf("early outcome not parked: %+v", e.join.stats)
+	}
+	e.prediction(pred("early", t0+1000), 1)
+	e.prediction(pred("late-label", t0+2000), 1)
+	e.outcome(decodeOne(t, Outcome, fmt.Sprintf(`{"event_id":"carried","model":"m","model_version":"v","ts":%d,"label":"0","prediction":"1","prediction_ts":%d}`, t0+600_000, t0+3000)), 2)
+	if e.join.stats.Hits != 2 || e.join.stats.Entries != 1 {
+		t.Fatalf("join stats %+v", e.join.stats)
+	}
+	e.prediction(pred("next", t0+80_000), 3) // closes the first window
+	rs := e.takeResults()
+	if len(rs) != 1 || rs[0].Events != 2 || rs[0].Revision != 3 || rs[0].LabelCoverage != 1 {
+		t.Fatalf("first emission %+v", rs)
+	}
+	e.outcome(out("late-label"), 4)
+	rs = e.takeResults()
+	if len(rs) != 1 || rs[0].Revision != 4 || rs[0].Performance.Support != 3 {
+		t.Fatalf("re-emission %+v", rs)
+	}
+}
