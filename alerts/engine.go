@@ -86,6 +86,7 @@ type Engine struct {
 	state     map[string]*entry
 	newest    time.Time // latest window start in state
 	retention time.Duration
+	horizon   int // windows of history kept for performance metrics
 	closed    bool
 
 	q    queue
@@ -157,6 +158,10 @@ func NewEngine(cfg Config, opts Options) (*Engine, error) {
 		}
 	}
 	e.retention = durOr(cfg.StateRetention, DefaultStateRetention)
+	e.horizon = cfg.RevisionHorizon
+	if e.horizon == 0 {
+		e.horizon = DefaultRevisionHorizon
+	}
 	if err := e.loadOutbox(); err != nil {
 		return nil, err
 	}
@@ -295,4 +300,15 @@ func (e *Engine) Close() error {
 		<-done
 	}
 	return nil
+}
+
+// historyLen is how many windows a machine remembers. Performance metrics
+// are revised as labels arrive, often after later windows closed, so they
+// keep RevisionHorizon windows; drift metrics are final at close except for
+// late events, so they keep the last window only.
+func (e *Engine) historyLen(r *rule) int {
+	if r.perf {
+		return e.horizon
+	}
+	return 1
 }

@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"slices"
 	"time"
 
 	"github.com/driftd/driftd/processor"
@@ -65,31 +66,40 @@ func (ev *evaluation) window(r *processor.WindowResult) {
 func (ev *evaluation) apply(ru *rule, r *processor.WindowResult, m processor.Metric, w Window) (Alert, bool) {
 	span := w.End.Sub(w.Start)
 	key := stateKey(ru.name, r.ID.Model, r.ID.Version, m.Feature, span)
-	cur, seen := ev.lookup(key)
-	replacing := false
-	if seen {
-		switch c := w.Start.Compare(cur.LastStart); {
-		case c < 0:
-			return Alert{}, false
-		case c == 0 && w.Revision <= cur.LastRevision:
-			return Alert{}, false
-		case c == 0:
-			replacing = true
-		}
-	}
-	base := cur.machine
-	if replacing && cur.Prev != nil {
-		base = *cur.Prev
-	}
+	cur, _ := ev.lookup(key)
 	id := func(ep time.Time) string { return alertID(ru.name, r.ID.Model, r.ID.Version, m.Feature, span, ep) }
-	breach := breached(ru.cmp, m.Value, ru.threshold)
-	next, tr := step(base, ru, breach, recovered(ru.cmp, m.Value, ru.resolve), id, w.Start, w.End)
-	if replacing {
-		next, tr = replace(cur.machine, next, tr)
+	o := observation{Start: w.Start, End: w.End, Revision: w.Revision, Value: m.Value}
+	where, i := place(cur.History, cur.Trimmed, o)
+	hist := slices.Clone(cur.History)
+	var (
+		next machine
+		tr   transition
+	)
+	switch where {
+	case placeSkip:
+		return Alert{}, false
+	case placeAppend:
+		next, tr = ru.stepObs(cur.machine, o, id)
+		hist = append(hist, o)
+	case placeReplace, placeInsert:
+		if where == placeReplace {
+			hist[i] = o
+		} else {
+			hist = slices.Insert(hist, i, o)
+		}
+		m := cur.Base
+		for _, h := range hist {
+			m, _ = ru.stepObs(m, h, id)
+		}
+		next, tr = reconcile(cur.machine, m, hist[len(hist)-1].End)
 	}
-	prev := base
+	base, trimmed := cur.Base, cur.Trimmed
+	for len(hist) > ev.engine.historyLen(ru) {
+		base, _ = ru.stepObs(base, hist[0], id)
+		hist, trimmed = hist[1:], true
+	}
 	ev.next[key] = &entry{machine: next, Rule: ru.name, Model: r.ID.Model, Version: r.ID.Version,
-		LastStart: w.Start, LastRevision: w.Revision, Prev: &prev}
+		LastStart: hist[len(hist)-1].Start, Base: base, History: hist, Trimmed: trimmed}
 
 	rec := AlertRecord{AlertID: tr.alertID, Rule: ru.name, Model: r.ID.Model, Version: r.ID.Version,
 		Feature: m.Feature, Metric: m.Name, Severity: ru.severity, Value: m.Value, Threshold: ru.threshold,
