@@ -92,8 +92,8 @@ type Engine struct {
 	q    queue
 	wake chan struct{}
 
-	stop     context.CancelFunc
-	stopCtx  context.Context //nolint:containedctx // lifetime of the engine, cancelled by Close
+	stopped  chan struct{} // closed by Close
+	stopOnce sync.Once
 	runMu    sync.Mutex
 	runDone  chan struct{}
 	closeErr error
@@ -165,7 +165,7 @@ func NewEngine(cfg Config, opts Options) (*Engine, error) {
 	if err := e.loadOutbox(); err != nil {
 		return nil, err
 	}
-	e.stopCtx, e.stop = context.WithCancel(context.Background())
+	e.stopped = make(chan struct{})
 	return e, nil
 }
 
@@ -292,7 +292,7 @@ func (e *Engine) Close() error {
 	e.mu.Lock()
 	e.closed = true
 	e.mu.Unlock()
-	e.stop()
+	e.stopOnce.Do(func() { close(e.stopped) })
 	e.runMu.Lock()
 	done := e.runDone
 	e.runMu.Unlock()
