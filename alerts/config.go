@@ -192,6 +192,13 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		if (t.Kind == KindWebhook || t.Kind == KindTemplate) && t.SigningKey == "" && c.Delivery.SigningKey == "" {
+			v.add(fmt.Sprintf("alerts.targets[%d].signing_key", i),
+				"required for a %s target (or set alerts.delivery.signing_key): receivers must be able to verify requests", t.Kind)
+		}
+	}
 	c.Delivery.validate(&v)
 	v.duration("alerts.state_retention", c.StateRetention, false)
 	if c.RevisionHorizon < 0 {

@@ -15,7 +15,7 @@ import (
 )
 
 func webhook(name, url, action string) Target {
-	return Target{Name: name, Kind: KindWebhook, URL: url, Action: action}
+	return Target{Name: name, Kind: KindWebhook, URL: url, Action: action, SigningKey: testKey}
 }
 
 // TestRetrainWebhookOncePerCrossing: F1 falling below τ fires one signed
