@@ -23,6 +23,7 @@ func Feed(w *WindowAccumulator, path string, types map[string]string, opts *Tabl
 		name    string
 		idx     int
 		numeric bool
+		acc     *featureAcc // resolved once: no map lookup per cell
 	}
 	names := make([]string, 0, len(types))
 	for n := range types {
@@ -31,7 +32,7 @@ func Feed(w *WindowAccumulator, path string, types map[string]string, opts *Tabl
 	sort.Strings(names)
 	cols := make([]col, len(names))
 	for i, n := range names {
-		cols[i] = col{name: n, idx: t.Column(n), numeric: types[n] == Numeric}
+		cols[i] = col{name: n, idx: t.Column(n), numeric: types[n] == Numeric, acc: w.feats[n]}
 	}
 	target, pred, score := -1, -1, -1
 	if opts.Target != "" {
@@ -59,7 +60,11 @@ func Feed(w *WindowAccumulator, path string, types map[string]string, opts *Tabl
 			} else {
 				v = CategoricalCell(t.Cell(c.idx))
 			}
-			w.ObserveFeature(c.name, v)
+			if c.acc != nil {
+				w.observe(c.acc, v)
+			} else {
+				w.ObserveFeature(c.name, v)
+			}
 		}
 		if pred >= 0 || target >= 0 {
 			if err := feedOutcome(w, t, path, opts, target, pred, score); err != nil {

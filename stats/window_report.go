@@ -102,12 +102,13 @@ func (f *featureAcc) numericReport(r *FeatureReport) {
 }
 
 func (f *featureAcc) categoricalReport(r *FeatureReport) {
-	cats := categoriesOf(f.base.Categories, f.cats)
+	cur0 := f.cats.toMap()
+	cats := categoriesOf(f.base.Categories, cur0)
 	base := make([]int64, len(cats))
 	cur := make([]int64, len(cats))
 	for i, c := range cats {
 		base[i] = f.base.Categories[c]
-		cur[i] = f.cats[c]
+		cur[i] = cur0[c]
 		if base[i] == 0 {
 			r.NewCategories = append(r.NewCategories, c)
 		}
