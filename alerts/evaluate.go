@@ -1,7 +1,6 @@
 package alerts
 
 import (
-	"slices"
 	"time"
 
 	"github.com/driftd/driftd/processor"
@@ -69,38 +68,17 @@ func (ev *evaluation) apply(ru *rule, r *processor.WindowResult, m processor.Met
 	cur, _ := ev.lookup(key)
 	id := func(ep time.Time) string { return alertID(ru.name, r.ID.Model, r.ID.Version, m.Feature, span, ep) }
 	o := observation{Start: w.Start, End: w.End, Revision: w.Revision, Value: m.Value}
-	where, i := place(cur.History, cur.Trimmed, o)
-	hist := slices.Clone(cur.History)
-	var (
-		next machine
-		tr   transition
-	)
-	switch where {
-	case placeSkip:
+	next, tr, ok := advance(cur, ru, o, id, ev.engine.historyLen(ru))
+	if !ok {
 		return Alert{}, false
-	case placeAppend:
-		next, tr = ru.stepObs(cur.machine, o, id)
-		hist = append(hist, o)
-	case placeReplace, placeInsert:
-		if where == placeReplace {
-			hist[i] = o
-		} else {
-			hist = slices.Insert(hist, i, o)
-		}
-		m := cur.Base
-		for _, h := range hist {
-			m, _ = ru.stepObs(m, h, id)
-		}
-		next, tr = reconcile(cur.machine, m, hist[len(hist)-1].End)
 	}
-	base, trimmed := cur.Base, cur.Trimmed
-	for len(hist) > ev.engine.historyLen(ru) {
-		base, _ = ru.stepObs(base, hist[0], id)
-		hist, trimmed = hist[1:], true
-	}
-	ev.next[key] = &entry{machine: next, Rule: ru.name, Model: r.ID.Model, Version: r.ID.Version,
-		LastStart: hist[len(hist)-1].Start, Base: base, History: hist, Trimmed: trimmed}
+	next.Rule, next.Model, next.Version = ru.name, r.ID.Model, r.ID.Version
+	ev.next[key] = &next
+	return ev.announce(ru, r, m, w, tr)
+}
 
+// announce records a transition and returns the alert to notify, if any.
+func (ev *evaluation) announce(ru *rule, r *processor.WindowResult, m processor.Metric, w Window, tr transition) (Alert, bool) {
 	rec := AlertRecord{AlertID: tr.alertID, Rule: ru.name, Model: r.ID.Model, Version: r.ID.Version,
 		Feature: m.Feature, Metric: m.Name, Severity: ru.severity, Value: m.Value, Threshold: ru.threshold,
 		WindowStart: w.Start, WindowEnd: w.End, BaselineID: r.BaselineID, At: ev.now}

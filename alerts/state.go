@@ -134,6 +134,42 @@ func step(m machine, r *rule, breach, recov bool, id func(episode time.Time) str
 	return m, tr
 }
 
+// advance applies one observation to an entry: the next entry (without
+// its identifying fields), the transition to announce, and false when the
+// observation is a replay or too old to matter. historyLen bounds History.
+func advance(cur entry, r *rule, o observation, id func(time.Time) string, historyLen int) (entry, transition, bool) {
+	where, i := place(cur.History, cur.Trimmed, o)
+	hist := slices.Clone(cur.History)
+	var (
+		next machine
+		tr   transition
+	)
+	switch where {
+	case placeSkip:
+		return entry{}, transition{}, false
+	case placeAppend:
+		next, tr = r.stepObs(cur.machine, o, id)
+		hist = append(hist, o)
+	case placeReplace, placeInsert:
+		if where == placeReplace {
+			hist[i] = o
+		} else {
+			hist = slices.Insert(hist, i, o)
+		}
+		m := cur.Base
+		for _, h := range hist {
+			m, _ = r.stepObs(m, h, id)
+		}
+		next, tr = reconcile(cur.machine, m, hist[len(hist)-1].End)
+	}
+	base, trimmed := cur.Base, cur.Trimmed
+	for len(hist) > historyLen {
+		base, _ = r.stepObs(base, hist[0], id)
+		hist, trimmed = hist[1:], true
+	}
+	return entry{machine: next, LastStart: hist[len(hist)-1].Start, Base: base, History: hist, Trimmed: trimmed}, tr, true
+}
+
 // stepObs advances m by one observation.
 func (r *rule) stepObs(m machine, o observation, id func(time.Time) string) (machine, transition) {
 	return step(m, r, breached(r.cmp, o.Value, r.threshold), recovered(r.cmp, o.Value, r.resolve), id, o.Start, o.End)
