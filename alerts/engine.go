@@ -102,7 +102,7 @@ type Engine struct {
 // NewEngine validates cfg, opens (or creates) the state and outbox in
 // opts.Dir and loads what a previous engine left there, including
 // deliveries it had not finished.
-func NewEngine(cfg Config, opts Options) (*Engine, error) {
+func NewEngine(cfg Config, opts Options) (_ *Engine, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -110,6 +110,11 @@ func NewEngine(cfg Config, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			_ = st.close()
+		}
+	}()
 	e := &Engine{
 		targets: map[string]*target{}, delivery: cfg.Delivery, store: st,
 		log: opts.Logger.With().Str("component", "alerts").Logger(),
@@ -298,6 +303,11 @@ func (e *Engine) Close() error {
 	e.runMu.Unlock()
 	if done != nil {
 		<-done
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.store.close(); err != nil {
+		return fmt.Errorf("closing alert store: %w", err)
 	}
 	return nil
 }
