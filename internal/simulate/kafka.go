@@ -29,24 +29,31 @@ const maxInFlight = 100_000
 // how many messages failed. The topics must exist with equal partition
 // counts.
 func Produce(ctx context.Context, brokers []string, topics Topics, gen *Generator, rate float64) (Stats, error) {
-	if err := checkTopics(ctx, brokers, topics); err != nil {
+	// An own transport, so its connections close when the run ends rather
+	// than idling in kafka-go's shared default one.
+	transport := &kafka.Transport{DialTimeout: 10 * time.Second}
+	defer transport.CloseIdleConnections()
+	if err := checkTopics(ctx, transport, brokers, topics); err != nil {
 		return Stats{}, err
 	}
-	s := newKafkaSink(brokers, topics)
+	s := newKafkaSink(transport, brokers, topics)
+	start := time.Now()
 	st, err := pump(ctx, gen, rate, 2000, s)
 	if cerr := s.close(); err == nil {
 		err = cerr
 	}
+	// Until the last acknowledgement, not the last hand-over.
+	st.Elapsed = time.Since(start)
 	return st, err
 }
 
 // checkTopics fails early, with the reason, when a topic is missing or the
 // two are not co-partitioned, rather than letting the writer retry.
-func checkTopics(ctx context.Context, brokers []string, topics Topics) error {
+func checkTopics(ctx context.Context, transport *kafka.Transport, brokers []string, topics Topics) error {
 	if topics.Predictions == "" || topics.Outcomes == "" {
 		return errors.New("both a predictions and an outcomes topic are required")
 	}
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: transport}
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topics.Predictions, topics.Outcomes}})
 	if err != nil {
 		return fmt.Errorf("reading topic metadata from %v: %w", brokers, err)
@@ -87,10 +94,11 @@ type kafkaSink struct {
 	firstErr error
 }
 
-func newKafkaSink(brokers []string, topics Topics) *kafkaSink {
+func newKafkaSink(transport *kafka.Transport, brokers []string, topics Topics) *kafkaSink {
 	s := &kafkaSink{topics: topics, keys: map[string][]byte{}, inflight: semaphore.NewWeighted(maxInFlight)}
 	s.w = &kafka.Writer{
-		Addr: kafka.TCP(brokers...),
+		Addr:      kafka.TCP(brokers...),
+		Transport: transport,
 		// Murmur2 is the Java client's partitioner: other producers keyed
 		// by model name land on the same partitions.
 		Balancer:     &kafka.Murmur2Balancer{},
