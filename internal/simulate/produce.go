@@ -16,8 +16,8 @@ type Stats struct {
 	Bytes       int64 `json:"bytes"`
 	// FirstEvent and LastEvent are the event times of the first and last
 	// records written (zero when none were).
-	FirstEvent time.Time     `json:"first_event_time"`
-	LastEvent  time.Time     `json:"last_event_time"`
+	FirstEvent time.Time     `json:"first_event_time,omitzero"`
+	LastEvent  time.Time     `json:"last_event_time,omitzero"`
 	Elapsed    time.Duration `json:"-"`
 }
 

@@ -13,8 +13,10 @@ import (
 
 // TrainingFile names the CSV written for one model version.
 type TrainingFile struct {
-	Model, Version, Path string
-	Rows                 int
+	Model   string `json:"model"`
+	Version string `json:"version"`
+	Path    string `json:"path"`
+	Rows    int    `json:"rows"`
 }
 
 // WriteTraining writes, for every model version of the scenario, a CSV of
