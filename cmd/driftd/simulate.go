@@ -60,7 +60,7 @@ func (f *simulateFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.duration, "duration", 0, "event time to simulate, e.g. 6h (default: the scenario's, else 1h)")
 	fs.StringVar(&f.eventRate, "event-rate", "", "rows per second of EVENT time per model: `N[/s|/m|/h]` (default: the scenario's, else 50/s)")
 	fs.DurationVar(&f.labelDelay, "label-delay", 0, "event time between a prediction and its outcome (default: the scenario's)")
-	fs.Float64Var(&f.labelFraction, "label-fraction", 1, "share of rows that get an outcome (default: the scenario's, else 1)")
+	fs.Float64Var(&f.labelFraction, "label-fraction", 0, "share of rows that get an outcome (default: the scenario's, else 1)")
 	fs.Float64Var(&f.rate, "rate", 0, "messages per WALL second, 0 = as fast as possible")
 	fs.StringVar(&f.brokers, "brokers", "localhost:9092", "Kafka brokers, comma-separated")
 	fs.StringVar(&f.predTopic, "predictions-topic", "predictions", "Kafka topic for predictions")

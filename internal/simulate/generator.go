@@ -40,9 +40,10 @@ type Event struct {
 }
 
 // Generator produces a scenario's events in stream order: predictions in
-// event-time order, merged across models; each outcome right after the
-// first prediction whose time is not before the outcome's time (so after
-// its own prediction). A Generator is not safe for concurrent use.
+// event-time order, merged across models, the versions of a row one after
+// the other; each outcome just before the first prediction whose time is
+// not earlier than the outcome's, and always after its own prediction. A
+// Generator is not safe for concurrent use.
 type Generator struct {
 	seed     uint64
 	rng      *rand.Rand
