@@ -52,11 +52,15 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	go vet ./...
 
+# testdata/stats is a verbatim copy of ../shared/fixtures/stats (the scipy /
+# scikit-learn reference cases); the diff keeps it so wherever shared/ is beside us.
 .PHONY: test
 test: services-up lint build
 	DRIFTD_TEST_KAFKA_BROKERS=$(KAFKA) DRIFTD_TEST_CLICKHOUSE_ADDR=$(CLICKHOUSE) DRIFTD_REQUIRE_SERVICES=1 \
 		go test $(GO_TEST_FLAGS) -v ./... 2>&1 | tee $(LOCAL)/go-test.log | grep -E '^(=== RUN|--- |ok |FAIL|PASS|panic|\s+\S+_test\.go)' | grep -v '^=== RUN'
 	@echo "full go test log: $(LOCAL)/go-test.log"
+	if [ -d ../shared/fixtures/stats ]; then diff -r ../shared/fixtures/stats testdata/stats; fi
+	python3 testdata/stats/check.py --driftd $(BIN)/driftd
 	@echo "tests: $$(grep -c -- '--- PASS' $(LOCAL)/go-test.log) passed, $$(grep -c -- '--- FAIL' $(LOCAL)/go-test.log) failed, $$(grep -c -- '--- SKIP' $(LOCAL)/go-test.log) skipped"
 
 .PHONY: demo

@@ -66,6 +66,7 @@ func missing(t testing.TB, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if os.Getenv(EnvRequire) == "1" {
 		t.Fatalf("%s (and %s=1 forbids skipping)", msg, EnvRequire)
+		return
 	}
 	t.Skip(msg)
 }

@@ -127,4 +127,3 @@ func allLed(meta *kafka.MetadataResponse) bool {
 	}
 	return true
 }
-
