@@ -53,4 +53,5 @@ func BenchmarkWriteFiles(b *testing.B) {
 	}
 	b.SetBytes(st.Bytes / int64(b.N))
 	b.ReportMetric(float64(st.Predictions+st.Outcomes)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(st.Predictions)/b.Elapsed().Seconds(), "predictions/s")
 }
