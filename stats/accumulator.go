@@ -61,7 +61,7 @@ type featureAcc struct {
 	// Welford running moments: the profile's mean and std once the sketch
 	// is no longer exact.
 	mean, m2 float64
-	cats     map[string]int64
+	cats     *catCounts
 	maxCats  int
 }
 
@@ -92,14 +92,14 @@ func NewWindowAccumulator(p *Profile, opts AccumulatorOptions) *WindowAccumulato
 	if w.pred == nil {
 		w.pred = w.newFeature("", "", nil)
 	}
-	w.perf = newPerfAccumulator(task, pos)
+	w.perf = newPerfAccumulator(task, pos, opts.SketchExactLimit)
 	w.perf.scoreGiven = opts.ScoreGiven
 	w.lat = NewSketch(0)
 	return w
 }
 
-// newFeatureAccumulator declares a feature of a known type on a window
-// without a baseline (used to build profiles with fixed column types).
+// declare adds a feature of a known type to a window without a baseline
+// (profiles are built with fixed column types).
 func (w *WindowAccumulator) declare(name, typ string) {
 	w.feats[name] = w.newFeature(name, typ, nil)
 }
@@ -120,12 +120,12 @@ func (f *featureAcc) setType(typ string, exactLimit int) {
 			f.bins = make([]int64, len(f.base.Edges)+1)
 		}
 	case Categorical:
-		f.cats = map[string]int64{}
+		f.cats = newCatCounts()
 		if f.base != nil {
 			// Baseline categories come first so the cap never folds them.
-			for c := range f.base.Categories {
-				if f.maxCats < 0 || len(f.cats) < f.maxCats {
-					f.cats[c] = 0
+			for _, c := range sortedKeysOf(f.base.Categories) {
+				if f.maxCats < 0 || f.cats.len() < f.maxCats {
+					f.cats.slot(c, true)
 				}
 			}
 		}
@@ -198,20 +198,28 @@ func (f *featureAcc) addNumber(x float64) {
 		}
 	}
 	f.sketch.Add(x)
-	f.min = math.Min(f.min, x)
-	f.max = math.Max(f.max, x)
-	d := x - f.mean
-	f.mean += d / float64(f.count)
-	f.m2 += d * (x - f.mean)
+	if x < f.min {
+		f.min = x
+	}
+	if x > f.max {
+		f.max = x
+	}
+	if f.base == nil {
+		// Running moments only matter when this window becomes a profile
+		// (no baseline); the engine's windows skip the division.
+		d := x - f.mean
+		f.mean += d / float64(f.count)
+		f.m2 += d * (x - f.mean)
+	}
 }
 
 func (f *featureAcc) addCategory(s string) {
 	f.count++
-	if _, ok := f.cats[s]; ok || f.maxCats < 0 || len(f.cats) < f.maxCats {
-		f.cats[s]++
+	if i, ok := f.cats.idx[s]; ok {
+		f.cats.counts[i]++
 		return
 	}
-	f.cats[OtherCategory]++
+	f.cats.add(s, 1, f.maxCats)
 }
 
 // ObserveOutcome records a joined outcome: the event's prediction, an
@@ -249,4 +257,13 @@ func (w *WindowAccumulator) sortedFeatureNames() []string {
 func categoriesOf(a, b map[string]int64) []string {
 	keys := sortedCategories(a, b)
 	return slices.DeleteFunc(keys, func(k string) bool { return a[k] == 0 && b[k] == 0 })
+}
+
+func sortedKeysOf[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

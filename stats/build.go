@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"maps"
 	"math"
 )
 
@@ -55,8 +54,7 @@ func (f *featureAcc) profile(name string, events int64, bins int) FeatureProfile
 			fp.Mean, fp.Std = f.mean, math.Sqrt(f.m2/float64(f.count))
 		}
 	case Categorical:
-		fp.Categories = maps.Clone(f.cats)
-		maps.DeleteFunc(fp.Categories, func(_ string, c int64) bool { return c == 0 })
+		fp.Categories = f.cats.toMap()
 	}
 	return fp
 }

@@ -23,6 +23,7 @@ func Feed(w *WindowAccumulator, path string, types map[string]string, opts *Tabl
 		name    string
 		idx     int
 		numeric bool
+		acc     *featureAcc // resolved once: no map lookup per cell
 	}
 	names := make([]string, 0, len(types))
 	for n := range types {
@@ -31,7 +32,7 @@ func Feed(w *WindowAccumulator, path string, types map[string]string, opts *Tabl
 	sort.Strings(names)
 	cols := make([]col, len(names))
 	for i, n := range names {
-		cols[i] = col{name: n, idx: t.Column(n), numeric: types[n] == Numeric}
+		cols[i] = col{name: n, idx: t.Column(n), numeric: types[n] == Numeric, acc: w.feats[n]}
 	}
 	target, pred, score := -1, -1, -1
 	if opts.Target != "" {
@@ -39,6 +40,18 @@ func Feed(w *WindowAccumulator, path string, types map[string]string, opts *Tabl
 	}
 	if opts.Score != "" {
 		score = t.Column(opts.Score)
+	}
+	if _, isCSV := t.(*csvReader); isCSV {
+		// A CSV header names every column: a performance column missing
+		// from it is a typo, not a column of empty cells.
+		for _, c := range []struct {
+			name string
+			idx  int
+		}{{opts.Target, target}, {opts.Prediction, pred}, {opts.Score, score}} {
+			if c.name != "" && c.idx < 0 {
+				return &InputError{File: path, Line: 1, Column: 1, Err: fmt.Errorf("no column %q in the header", c.name)}
+			}
+		}
 	}
 	var rows int64
 	for {
@@ -59,7 +72,11 @@ func Feed(w *WindowAccumulator, path string, types map[string]string, opts *Tabl
 			} else {
 				v = CategoricalCell(t.Cell(c.idx))
 			}
-			w.ObserveFeature(c.name, v)
+			if c.acc != nil {
+				w.observe(c.acc, v)
+			} else {
+				w.ObserveFeature(c.name, v)
+			}
 		}
 		if pred >= 0 || target >= 0 {
 			if err := feedOutcome(w, t, path, opts, target, pred, score); err != nil {

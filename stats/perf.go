@@ -3,7 +3,6 @@ package stats
 import (
 	"math"
 	"slices"
-	"sort"
 )
 
 // maxClassLabels bounds the labels a classification accumulator tracks;
@@ -33,13 +32,16 @@ type perfAccumulator struct {
 	regDistinct           map[float64]struct{} // distinct numeric targets, up to 21
 
 	scoreGiven bool
-	scores     []float64
-	scoreLabel []int32 // target label index of scores[i]
+	// scores[t] summarises the scores of rows whose target is label t:
+	// exact while small, so ROC AUC is exact up to the sketch limit and
+	// within the sketch's rank error beyond it.
+	scores     []*Sketch
+	exactLimit int
 }
 
-func newPerfAccumulator(task, positive string) *perfAccumulator {
+func newPerfAccumulator(task, positive string, exactLimit int) *perfAccumulator {
 	return &perfAccumulator{task: task, positive: positive, labelIdx: map[string]int32{},
-		regDistinct: map[float64]struct{}{}}
+		regDistinct: map[float64]struct{}{}, exactLimit: exactLimit}
 }
 
 // labelID returns the index of a label, registering it on first sight.
@@ -59,6 +61,7 @@ func (a *perfAccumulator) labelID(s string) int32 {
 		a.conf[i] = append(a.conf[i], 0)
 	}
 	a.conf = append(a.conf, make([]int64, len(a.labels)))
+	a.scores = append(a.scores, nil)
 	return id
 }
 
@@ -73,8 +76,10 @@ func (a *perfAccumulator) observe(target, prediction string, tNum, pNum float64,
 			a.targetOK[t] = true
 			a.conf[t][p]++
 			if hasScore {
-				a.scores = append(a.scores, score)
-				a.scoreLabel = append(a.scoreLabel, t)
+				if a.scores[t] == nil {
+					a.scores[t] = NewSketch(a.exactLimit)
+				}
+				a.scores[t].Add(score)
 			}
 		}
 	}
@@ -184,7 +189,7 @@ func (a *perfAccumulator) binaryReport(r *PerformanceReport) {
 	r.Accuracy = ptr(ratio(correct, n))
 	if a.scoreGiven {
 		if ok {
-			r.ROCAUC = rocAUC(a.scores, a.scoreLabel, pos)
+			r.ROCAUC = a.rocAUC(pos)
 		}
 	}
 }
@@ -238,34 +243,61 @@ func f1(p, r float64) float64 {
 	return 2 * p * r / (p + r)
 }
 
-// rocAUC is the area under the ROC curve with tied scores counted half
-// (the Mann–Whitney form), nil when only one class is present.
-func rocAUC(scores []float64, labels []int32, pos int32) *float64 {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
-	var negBefore, twiceArea, nPos, nNeg int64
-	for i := 0; i < len(idx); {
-		j := i
-		var p, q int64
-		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
-			if labels[idx[j]] == pos {
-				p++
-			} else {
-				q++
-			}
-			j++
+// rocAUC is the area under the ROC curve of label pos against the rest,
+// with tied scores counted half (the Mann–Whitney form); nil when only one
+// class has scores.
+func (a *perfAccumulator) rocAUC(pos int32) *float64 {
+	var neg []WeightedValue
+	var posPts []WeightedValue
+	for t, sk := range a.scores {
+		if sk == nil {
+			continue
 		}
-		twiceArea += 2*negBefore*p + p*q
-		negBefore += q
-		nPos += p
-		nNeg += q
-		i = j
+		if int32(t) == pos {
+			posPts = sk.Points()
+		} else {
+			neg = mergePoints(neg, sk.Points())
+		}
 	}
+	nPos, nNeg := totalWeight(posPts), totalWeight(neg)
 	if nPos == 0 || nNeg == 0 {
 		return nil
 	}
-	return ptr(float64(twiceArea) / (2 * float64(nPos) * float64(nNeg)))
+	// twice the number of (positive, negative) pairs ordered correctly,
+	// ties counting one: exact integers up to 2^63.
+	var twice, negBelow int64
+	j := 0
+	for _, p := range posPts {
+		for j < len(neg) && neg[j].V < p.V {
+			negBelow += neg[j].W
+			j++
+		}
+		var tie int64
+		if j < len(neg) && neg[j].V == p.V {
+			tie = neg[j].W
+		}
+		twice += p.W * (2*negBelow + tie)
+	}
+	return ptr(float64(twice) / (2 * float64(nPos) * float64(nNeg)))
+}
+
+// mergePoints merges two sorted weighted samples into one.
+func mergePoints(a, b []WeightedValue) []WeightedValue {
+	out := make([]WeightedValue, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j >= len(b) || (i < len(a) && a[i].V < b[j].V):
+			out = append(out, a[i])
+			i++
+		case i >= len(a) || b[j].V < a[i].V:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, WeightedValue{V: a[i].V, W: a[i].W + b[j].W})
+			i++
+			j++
+		}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package stats
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 )
 
 // The report types below are the JSON shape of compare-cli.md and the
@@ -166,4 +167,29 @@ func appendKeys(b []byte, kv ...any) ([]byte, error) {
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, so profiles can carry their
+// validation performance.
+func (r *PerformanceReport) UnmarshalJSON(b []byte) error {
+	type plain PerformanceReport
+	var aux struct {
+		plain
+		ROCAUC json.RawMessage `json:"roc_auc"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*r = PerformanceReport(aux.plain)
+	if aux.ROCAUC != nil {
+		r.ScoreGiven = true
+		if string(aux.ROCAUC) != "null" {
+			var v float64
+			if err := json.Unmarshal(aux.ROCAUC, &v); err != nil {
+				return fmt.Errorf("roc_auc: %w", err)
+			}
+			r.ROCAUC = &v
+		}
+	}
+	return nil
 }

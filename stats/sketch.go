@@ -31,6 +31,10 @@ type Sketch struct {
 	// flips alternates, per level, which of each pair a compaction keeps,
 	// so rank errors of successive compactions cancel instead of adding.
 	flips []bool
+	// scratch and merge are working buffers of compaction, kept so that
+	// the per-event path does not allocate.
+	scratch []uint64
+	merge   []float64
 }
 
 // NewSketch returns an empty sketch exact up to exactLimit values
@@ -50,7 +54,7 @@ func NewSketch(exactLimit int) *Sketch {
 func (s *Sketch) Count() int64 { return s.n }
 
 // Exact reports whether the sketch still holds every value.
-func (s *Sketch) Exact() bool { return s.n <= s.limit }
+func (s *Sketch) Exact() bool { return int64(len(s.levels[0])) == s.n }
 
 // Add adds one finite value. It does not allocate once the sketch's
 // buffers have grown to their working size.
@@ -71,27 +75,59 @@ func (s *Sketch) compress() {
 	}
 }
 
+// compact promotes every other item of level h to level h+1. Levels
+// above 0 are kept sorted, so only level 0 needs a sort; the promoted run
+// is merged into the level above.
 func (s *Sketch) compact(h int) {
 	lv := s.levels[h]
-	slices.Sort(lv)
+	if h == 0 {
+		s.scratch = sortFloats(lv, s.scratch)
+	}
 	if h+1 == len(s.levels) {
 		s.levels = append(s.levels, make([]float64, 0, sketchLevelCapacity))
 		s.flips = append(s.flips, false)
 	}
 	// An odd item out stays at this level: the largest, so the rest pair up.
 	pairs := len(lv) / 2
+	odd := len(lv)%2 == 1
+	var last float64
+	if odd {
+		last = lv[len(lv)-1]
+	}
 	off := 0
 	if s.flips[h] {
 		off = 1
 	}
 	s.flips[h] = !s.flips[h]
-	up := s.levels[h+1]
 	for i := 0; i < pairs; i++ {
-		up = append(up, lv[2*i+off])
+		lv[i] = lv[2*i+off]
 	}
-	s.levels[h+1] = up
-	rest := lv[2*pairs:]
-	s.levels[h] = append(lv[:0], rest...)
+	s.pushSorted(h+1, lv[:pairs])
+	lv = lv[:0]
+	if odd {
+		lv = append(lv, last)
+	}
+	s.levels[h] = lv
+}
+
+// pushSorted merges the sorted run src into the sorted level h.
+func (s *Sketch) pushSorted(h int, src []float64) {
+	old := append(s.merge[:0], s.levels[h]...)
+	s.merge = old
+	lv := s.levels[h][:0]
+	i, j := 0, 0
+	for i < len(old) && j < len(src) {
+		if src[j] < old[i] {
+			lv = append(lv, src[j])
+			j++
+		} else {
+			lv = append(lv, old[i])
+			i++
+		}
+	}
+	lv = append(lv, old[i:]...)
+	lv = append(lv, src[j:]...)
+	s.levels[h] = lv
 }
 
 // Merge adds o's values to s. While the union has at most the exact limit
@@ -103,7 +139,11 @@ func (s *Sketch) Merge(o *Sketch) {
 		s.flips = append(s.flips, false)
 	}
 	for h, lv := range o.levels {
-		s.levels[h] = append(s.levels[h], lv...)
+		if h == 0 {
+			s.levels[0] = append(s.levels[0], lv...)
+		} else {
+			s.pushSorted(h, lv)
+		}
 	}
 	s.n += o.n
 	if s.n > s.limit {
@@ -123,35 +163,22 @@ func (s *Sketch) Reset() {
 // Points returns the summary as sorted distinct values with weights that
 // sum to Count: the exact sample while Exact.
 func (s *Sketch) Points() []WeightedValue {
-	total := 0
-	for _, lv := range s.levels {
-		total += len(lv)
-	}
-	items := make([]WeightedValue, 0, total)
-	for h, lv := range s.levels {
-		for _, v := range lv {
-			items = append(items, WeightedValue{V: v, W: int64(1) << h})
-		}
-	}
-	slices.SortFunc(items, func(a, b WeightedValue) int {
-		switch {
-		case a.V < b.V:
-			return -1
-		case a.V > b.V:
-			return 1
-		}
-		return 0
-	})
-	out := items[:0]
-	for _, it := range items {
-		if n := len(out); n > 0 && out[n-1].V == it.V {
-			out[n-1].W += it.W
+	base := slices.Clone(s.levels[0])
+	sortFloats(base, nil)
+	pts := compress(nil, base)
+	for h := 1; h < len(s.levels); h++ {
+		if len(s.levels[h]) == 0 {
 			continue
 		}
-		out = append(out, it)
+		// Levels above 0 are sorted: merging keeps the result sorted.
+		lv := compress(nil, s.levels[h])
+		for i := range lv {
+			lv[i].W <<= h
+		}
+		pts = mergePoints(pts, lv)
 	}
 	// Only whole pairs move up a level, so the weights sum to Count.
-	return out
+	return pts
 }
 
 // weightedQuantile is the type-7 quantile of a weighted sample: the sample

@@ -53,6 +53,9 @@ func (s *Sketch) UnmarshalJSON(b []byte) error {
 	if n != j.Count {
 		return fmt.Errorf("sketch: levels hold %d values, count is %d", n, j.Count)
 	}
+	for h := 1; h < len(j.Levels); h++ {
+		slices.Sort(j.Levels[h]) // levels above 0 are kept sorted
+	}
 	flips := make([]bool, len(j.Levels))
 	copy(flips, j.Flips)
 	if j.ExactLimit <= 0 {

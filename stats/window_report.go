@@ -28,7 +28,7 @@ func (w *WindowAccumulator) Report() WindowReport {
 		r.Features[name] = f.report(w.events, baseRows)
 	}
 	if w.pred.typ != "" {
-		pr := w.pred.report(w.outcomeOrEvents(), baseRows)
+		pr := w.pred.report(w.events, baseRows)
 		r.Prediction = &pr
 	}
 	r.Performance = w.perf.report()
@@ -41,10 +41,6 @@ func (w *WindowAccumulator) Report() WindowReport {
 	}
 	return r
 }
-
-// outcomeOrEvents is the denominator of the prediction's missing rate:
-// predictions come with events.
-func (w *WindowAccumulator) outcomeOrEvents() int64 { return w.events }
 
 func rate(missing, total int64) *float64 {
 	if total <= 0 {
@@ -102,12 +98,13 @@ func (f *featureAcc) numericReport(r *FeatureReport) {
 }
 
 func (f *featureAcc) categoricalReport(r *FeatureReport) {
-	cats := categoriesOf(f.base.Categories, f.cats)
+	cur0 := f.cats.toMap()
+	cats := categoriesOf(f.base.Categories, cur0)
 	base := make([]int64, len(cats))
 	cur := make([]int64, len(cats))
 	for i, c := range cats {
 		base[i] = f.base.Categories[c]
-		cur[i] = f.cats[c]
+		cur[i] = cur0[c]
 		if base[i] == 0 {
 			r.NewCategories = append(r.NewCategories, c)
 		}
