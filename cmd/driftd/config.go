@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/driftd/driftd/processor"
+	"github.com/driftd/driftd/sinks"
 )
 
 // Config is driftd.yaml: the engine's sections inline at the root, plus the
@@ -26,20 +27,18 @@ type Config struct {
 	Alerts yaml.Node `yaml:"alerts"`
 }
 
-// ClickHouseConfig is the ClickHouse connection for sinks/.
+// ClickHouseConfig is the ClickHouse sink's section: sinks.Config plus
+// whether `driftd run` migrates the schema before starting.
 type ClickHouseConfig struct {
-	Addr           string           `yaml:"addr"`
-	Database       string           `yaml:"database"`
-	Username       string           `yaml:"username"`
-	Password       processor.Secret `yaml:"password"`
-	MigrateOnStart bool             `yaml:"migrate_on_start"`
+	sinks.Config   `yaml:",inline"`
+	MigrateOnStart bool `yaml:"migrate_on_start"`
 }
 
 func defaultConfig() Config {
 	return Config{
 		Config:     processor.DefaultConfig(),
 		Sink:       "stdout",
-		ClickHouse: ClickHouseConfig{Database: "driftd", Username: "default"},
+		ClickHouse: ClickHouseConfig{Config: sinks.Config{}.Defaults()},
 	}
 }
 
@@ -87,11 +86,10 @@ func (c *Config) validate(p *processor.Problems) {
 	switch c.Sink {
 	case "stdout":
 	case "clickhouse":
-		if c.ClickHouse.Addr == "" {
-			p.Addf("clickhouse.addr", "must be set when sink is clickhouse")
-		}
-		if c.ClickHouse.Database == "" {
-			p.Addf("clickhouse.database", "must not be empty")
+		if len(c.ClickHouse.Addr) == 0 {
+			p.Addf("clickhouse.addr", "must list host:port when sink is clickhouse")
+		} else if err := c.ClickHouse.Config.Defaults().Validate(); err != nil {
+			p.Addf("clickhouse", "%v", err)
 		}
 	default:
 		p.Addf("sink", "%q is not one of stdout, clickhouse", c.Sink)

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/driftd/driftd/processor"
+	"github.com/driftd/driftd/sinks"
 )
 
 func init() {
@@ -45,11 +46,6 @@ func runRun(args []string) int {
 		defer f.Close()
 		out = f
 	}
-	if cfg.Sink == "clickhouse" {
-		fmt.Fprintln(os.Stderr, "driftd run: sink clickhouse is not wired yet; use sink: stdout")
-		return 2
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
@@ -66,13 +62,21 @@ func runRun(args []string) int {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	deps := processor.Deps{Logger: log, Registerer: reg, Gatherer: reg, Reload: reload}
+	if cfg.Sink == "clickhouse" {
+		ch, err := openClickHouse(ctx, &cfg, log, reg)
+		if err != nil {
+			log.Error().Err(err).Msg("opening the ClickHouse sink")
+			return 1
+		}
+		defer ch.Close()
+		deps.Sinks, deps.RejectSinks = []processor.Sink{ch}, []processor.RejectSink{ch}
+	} else {
+		deps.Sinks = []processor.Sink{&jsonLinesSink{w: out}}
+	}
 	log.Info().Str("config", *path).Strs("brokers", cfg.Kafka.Brokers).Str("group", cfg.Kafka.Group).
 		Str("admin", cfg.Admin.Listen).Msg("starting")
-	err = processor.Run(ctx, cfg.Config, processor.Deps{
-		Logger: log, Registerer: reg, Gatherer: reg,
-		Sinks:  []processor.Sink{&jsonLinesSink{w: out}},
-		Reload: reload,
-	})
+	err = processor.Run(ctx, cfg.Config, deps)
 	signal.Stop(hup)
 	close(hup)
 	if err != nil {
@@ -84,6 +88,20 @@ func runRun(args []string) int {
 	}
 	log.Info().Msg("stopped")
 	return 0
+}
+
+// openClickHouse migrates the schema first when clickhouse.migrate_on_start
+// is set, then opens the sink (which refuses a schema it does not know).
+func openClickHouse(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.Registerer) (*sinks.ClickHouse, error) {
+	chCfg := cfg.ClickHouse.Config.Defaults()
+	if cfg.ClickHouse.MigrateOnStart {
+		from, to, err := sinks.Migrate(ctx, chCfg, log)
+		if err != nil {
+			return nil, fmt.Errorf("migrating the ClickHouse schema: %w", err)
+		}
+		log.Info().Int("from", from).Int("to", to).Msg("ClickHouse schema migrated")
+	}
+	return sinks.Open(ctx, chCfg, log, reg)
 }
 
 // jsonLinesSink writes each window result as one JSON line; a stand-in
