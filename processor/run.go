@@ -267,6 +267,10 @@ func (r *runner) newWorker(gen *kafka.Generation, p int, predOff, outOff int64, 
 		log: r.log.With().Int("partition", p).Logger(),
 		dec: NewDecoder(r.cfg.Limits, r.cfg.Models), rejects: map[rejectKey]int64{},
 		predNext: predOff, outNext: outOff}
+	for kind, topic := range map[EventKind]string{Prediction: r.cfg.Kafka.Topics.Predictions, Outcome: r.cfg.Kafka.Topics.Outcomes} {
+		w.consumed[kind] = r.m.consumed.WithLabelValues(topic)
+		w.lag[kind] = r.m.consumerLag.WithLabelValues(topic, w.label)
+	}
 	now := r.now().UnixMilli()
 	w.eng = newPartitionEngine(paramsFrom(&r.cfg), r.cfg.Join, r.stateFactory(), now)
 	if snap.data != nil {

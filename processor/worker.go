@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 )
@@ -34,6 +35,11 @@ type worker struct {
 	dlq       []kafka.Message
 	rejects   map[rejectKey]int64
 	exported  *exportedStats // last values published as metrics
+
+	// Per-message metrics, resolved once: label lookups cost more than
+	// the increments.
+	consumed [Outcome + 1]prometheus.Counter
+	lag      [Outcome + 1]prometheus.Gauge
 }
 
 // maxDeadLetterBytes caps the original bytes kept in a dead letter.
@@ -149,15 +155,14 @@ func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, topic string, of
 // handle decodes one message and applies it, or dead-letters it.
 func (w *worker) handle(kind EventKind, m *kafka.Message) {
 	now := w.r.now()
-	topic := m.Topic
-	w.r.m.consumed.WithLabelValues(topic).Inc()
+	w.consumed[kind].Inc()
 	if kind == Prediction {
 		w.predNext = m.Offset + 1
 	} else {
 		w.outNext = m.Offset + 1
 	}
 	w.processed++
-	w.r.m.consumerLag.WithLabelValues(topic, w.label).Set(float64(m.HighWaterMark - m.Offset - 1))
+	w.lag[kind].Set(float64(m.HighWaterMark - m.Offset - 1))
 	ev, err := w.dec.Decode(kind, m.Value)
 	if err != nil {
 		var de *DecodeError
