@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -276,5 +278,30 @@ func TestAppendFixedWritesNullForNonFinite(t *testing.T) {
 	}
 	if got := string(appendFixed(nil, 12.345678, 2)); got != "12.35" {
 		t.Errorf("12.345678: %s", got)
+	}
+}
+
+func TestAppendFixedAgreesWithStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cases := []float64{0, -0.00001, -1.5, 0.5, 2.5, 1e17, -3e20, 123456789.123456789}
+	for range 100_000 {
+		cases = append(cases, rng.NormFloat64()*math.Pow(10, float64(rng.IntN(12)-4)))
+	}
+	for _, v := range cases {
+		for _, d := range []int{0, 1, 2, 4, 6, 15} {
+			got := string(appendFixed(nil, v, d))
+			want := strconv.FormatFloat(v, 'f', d, 64)
+			if got == want || got == "0"+strings.TrimPrefix(want, "-0") && strings.Trim(want, "-0.") == "" {
+				continue
+			}
+			// Only a half in the last digit may round the other way.
+			g, _ := strconv.ParseFloat(got, 64)
+			w, _ := strconv.ParseFloat(want, 64)
+			unit := math.Pow(10, -float64(d))
+			ulp := math.Nextafter(math.Abs(v), math.Inf(1)) - math.Abs(v)
+			if math.Abs(g-w) > unit+4*ulp || math.Abs(g-v) > unit/2+4*ulp {
+				t.Fatalf("appendFixed(%v, %d) = %s, strconv %s", v, d, got, want)
+			}
+		}
 	}
 }
