@@ -55,7 +55,7 @@ func TestSameSeedSameBytes(t *testing.T) {
 }
 
 func TestEventsMatchSchemaV1(t *testing.T) {
-	sc := demoScenario(t, 1)
+	sc := demoScenario(t, 0.5) // 1,800 rows per model over the hour: every injection fires
 	s := decodeStream(t, sc, 7)
 	if len(s.preds) == 0 || len(s.outcomes) != len(s.preds) {
 		t.Fatalf("%d predictions, %d outcomes", len(s.preds), len(s.outcomes))
@@ -135,7 +135,7 @@ func keys[V any](m map[string]V) []string {
 }
 
 func TestOutcomesLagPredictionsByTheDelay(t *testing.T) {
-	sc := demoScenario(t, 1)
+	sc := shortDemo(t, 2, 10*time.Minute)
 	s := decodeStream(t, sc, 3)
 	seen := map[string]bool{}
 	last := time.Time{}
@@ -189,7 +189,7 @@ func TestOutcomesLagPredictionsByTheDelay(t *testing.T) {
 }
 
 func TestLabelFractionLabelsWholeRows(t *testing.T) {
-	sc := demoScenario(t, 1)
+	sc := shortDemo(t, 2, 10*time.Minute)
 	sc.LabelFraction = ptr(0.5)
 	s := decodeStream(t, sc, 5)
 	share := float64(len(s.outcomes)) / float64(len(s.preds))
@@ -210,7 +210,7 @@ func TestLabelFractionLabelsWholeRows(t *testing.T) {
 }
 
 func TestChampionAndChallengerScoreTheSameInputs(t *testing.T) {
-	sc := demoScenario(t, 1)
+	sc := shortDemo(t, 2, 10*time.Minute)
 	s := decodeStream(t, sc, 9)
 	pairs, differ := 0, 0
 	for i, p := range s.preds {
