@@ -3,6 +3,7 @@ package sinks
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -30,6 +31,11 @@ type ClickHouse struct {
 	m    *metrics
 	now  func() time.Time
 	gc   *groupCommit
+
+	// closed ends retry loops on Close, so a write blocked by an outage
+	// does not outlive the sink.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // Open connects, checks the schema is at this build's version (run Migrate
@@ -51,7 +57,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger, reg prometheus.Re
 		conn.Close()
 		return nil, err
 	}
-	c := &ClickHouse{cfg: cfg, conn: conn, m: m, now: time.Now,
+	c := &ClickHouse{cfg: cfg, conn: conn, m: m, now: time.Now, closed: make(chan struct{}),
 		log: log.With().Str("component", "clickhouse").Str("database", cfg.Database).Logger()}
 	if cfg.FlushInterval > 0 {
 		c.gc = newGroupCommit(c)
@@ -62,6 +68,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger, reg prometheus.Re
 // Close releases the connections. Calls still blocked in a write end with
 // an error.
 func (c *ClickHouse) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
 	if c.gc != nil {
 		c.gc.close()
 	}

@@ -273,3 +273,35 @@ func TestCancelWhileBlockedIntegration(t *testing.T) {
 	}
 	t.Logf("gave up with: %v", err)
 }
+
+// TestCloseUnblocksIntegration: Close ends a write blocked by an outage.
+func TestCloseUnblocksIntegration(t *testing.T) {
+	cfg := testConfig(t)
+	migrated(t, cfg)
+	proxy := startProxy(t, cfg.Addr[0])
+	for _, flush := range []time.Duration{0, 50 * time.Millisecond} {
+		sinkCfg := cfg
+		sinkCfg.Addr = []string{proxy.addr}
+		sinkCfg.DialTimeout = 500 * time.Millisecond
+		sinkCfg.RetryInitial = 20 * time.Millisecond
+		sinkCfg.RetryMax = 100 * time.Millisecond
+		sinkCfg.FlushInterval = flush
+		c, _ := openSink(t, sinkCfg)
+		proxy.down()
+		done := make(chan error, 1)
+		go func() { done <- c.WriteWindows(context.Background(), newFixture(time.Now()).windows[:1]) }()
+		time.Sleep(300 * time.Millisecond)
+		if err := c.Close(); err != nil {
+			t.Logf("close: %v", err)
+		}
+		select {
+		case err := <-done:
+			if !errors.Is(err, ErrClosed) && !errors.Is(err, context.Canceled) {
+				t.Errorf("flush_interval %s: got %v, want ErrClosed", flush, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("flush_interval %s: write still blocked after Close", flush)
+		}
+		proxy.up(t)
+	}
+}

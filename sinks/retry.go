@@ -131,6 +131,11 @@ func (c *ClickHouse) retry(ctx context.Context, table string, rows int, op func(
 			c.m.errors.WithLabelValues(table, reasonCanceled).Inc()
 			return fmt.Errorf("writing %d rows to %s.%s: %w", rows, c.cfg.Database, table, err)
 		}
+		select {
+		case <-c.closed:
+			return fmt.Errorf("writing %d rows to %s.%s: %w", rows, c.cfg.Database, table, ErrClosed)
+		default:
+		}
 		actx, cancel := context.WithTimeout(ctx, c.cfg.InsertTimeout)
 		t0 := time.Now()
 		err := op(actx)
@@ -171,6 +176,8 @@ func (c *ClickHouse) retry(ctx context.Context, table string, rows int, op func(
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
+		case <-c.closed:
 			t.Stop()
 		case <-t.C:
 		}
