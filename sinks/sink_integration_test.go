@@ -291,3 +291,45 @@ func TestWriteEmptyIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAuthErrorIntegration: wrong credentials fail Open at once, classified
+// as auth (not retried).
+func TestAuthErrorIntegration(t *testing.T) {
+	cfg := testConfig(t)
+	migrated(t, cfg)
+	cfg.Username = "driftd_no_such_user"
+	cfg.Password = "wrong"
+	start := time.Now()
+	_, err := Open(context.Background(), cfg, zerolog.Nop(), nil)
+	if err == nil {
+		t.Fatal("Open with an unknown user succeeded")
+	}
+	if reason, retryable := classify(err); reason != reasonAuth || retryable {
+		t.Errorf("classified %v as %s (retryable %v), want auth", err, reason, retryable)
+	}
+	if strings.Contains(err.Error(), "wrong") {
+		t.Errorf("error shows the password: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s", d)
+	}
+}
+
+// TestBadDataIntegration: a value the column refuses fails the write at
+// once as bad_data.
+func TestBadDataIntegration(t *testing.T) {
+	cfg := testConfig(t)
+	migrated(t, cfg)
+	c, _ := openSink(t, cfg)
+	// A table definition whose values do not fit the columns, as a future
+	// schema/code mismatch would produce.
+	broken := table[processor.RejectStat]{name: "rejected_events", columns: "minute, topic, reason, count",
+		values: func(r *processor.RejectStat) []any { return []any{r.Minute, r.Topic, r.Reason, "not a number"} }}
+	err := insert(context.Background(), c, &broken, []processor.RejectStat{{Minute: time.Now(), Topic: "t", Reason: "r", Count: 1}})
+	if !errors.Is(err, ErrNotRetryable) || !strings.Contains(err.Error(), "bad_data error") {
+		t.Fatalf("got %v, want a non-retryable bad_data error", err)
+	}
+	if !strings.Contains(err.Error(), "appending row 0") {
+		t.Errorf("error does not name the row: %v", err)
+	}
+}
