@@ -1,5 +1,11 @@
 package stats
 
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
 // The report types below are the JSON shape of compare-cli.md and the
 // per-window payload of the streaming engine; sinks and alerts read them.
 // Fields may be added; none may be renamed (they are an API). A statistic
@@ -99,6 +105,9 @@ type PerformanceReport struct {
 	F1        *float64 `json:"f1,omitempty"`
 	// ROCAUC is set (possibly to null) only when a score was given.
 	ROCAUC *float64 `json:"-"`
+	// ScoreGiven makes roc_auc appear in JSON (null when it cannot be
+	// computed); without a score column the key is absent.
+	ScoreGiven bool `json:"-"`
 
 	MacroF1    *float64               `json:"macro_f1,omitempty"`
 	MicroF1    *float64               `json:"micro_f1,omitempty"`
@@ -108,4 +117,79 @@ type PerformanceReport struct {
 	MAE       *float64 `json:"mae,omitempty"`
 	RMSE      *float64 `json:"rmse,omitempty"`
 	MeanError *float64 `json:"mean_error,omitempty"`
+}
+
+// MarshalJSON writes the type-specific keys of compare-cli.md: numeric
+// features carry "ks" (object or null), "wasserstein" and
+// "wasserstein_normed"; categorical ones carry "chi2" (object or null).
+func (r FeatureReport) MarshalJSON() ([]byte, error) {
+	type plain FeatureReport
+	b, err := json.Marshal(plain(r))
+	if err != nil {
+		return nil, err
+	}
+	switch r.Type {
+	case Numeric:
+		return appendKeys(b, "ks", r.KS, "wasserstein", r.Wasserstein, "wasserstein_normed", r.WassersteinNormed)
+	case Categorical:
+		return appendKeys(b, "chi2", r.ChiSquare)
+	}
+	return b, nil
+}
+
+// MarshalJSON adds "roc_auc" (possibly null) when a score was given.
+func (r PerformanceReport) MarshalJSON() ([]byte, error) {
+	type plain PerformanceReport
+	b, err := json.Marshal(plain(r))
+	if err != nil || !r.ScoreGiven {
+		return b, err
+	}
+	return appendKeys(b, "roc_auc", r.ROCAUC)
+}
+
+// appendKeys splices key/value pairs into the JSON object b before its
+// closing brace.
+func appendKeys(b []byte, kv ...any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Write(b[:len(b)-1])
+	for i := 0; i < len(kv); i += 2 {
+		v, err := json.Marshal(kv[i+1])
+		if err != nil {
+			return nil, err
+		}
+		if buf.Len() > 1 {
+			buf.WriteByte(',')
+		}
+		k, _ := json.Marshal(kv[i].(string))
+		buf.Write(k)
+		buf.WriteByte(':')
+		buf.Write(v)
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, so profiles can carry their
+// validation performance.
+func (r *PerformanceReport) UnmarshalJSON(b []byte) error {
+	type plain PerformanceReport
+	var aux struct {
+		plain
+		ROCAUC json.RawMessage `json:"roc_auc"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*r = PerformanceReport(aux.plain)
+	if aux.ROCAUC != nil {
+		r.ScoreGiven = true
+		if string(aux.ROCAUC) != "null" {
+			var v float64
+			if err := json.Unmarshal(aux.ROCAUC, &v); err != nil {
+				return fmt.Errorf("roc_auc: %w", err)
+			}
+			r.ROCAUC = &v
+		}
+	}
+	return nil
 }

@@ -1,0 +1,53 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+type fakeRecorder struct {
+	mu         sync.Mutex
+	alerts     []AlertRecord
+	deliveries []DeliveryRecord
+	failAlerts error
+}
+
+func (f *fakeRecorder) RecordAlerts(_ context.Context, recs []AlertRecord) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failAlerts != nil {
+		return f.failAlerts
+	}
+	f.alerts = append(f.alerts, recs...)
+	return nil
+}
+
+func (f *fakeRecorder) RecordDeliveries(_ context.Context, recs []DeliveryRecord) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deliveries = append(f.deliveries, recs...)
+	return nil
+}
+
+func (f *fakeRecorder) alertRecords() []AlertRecord {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]AlertRecord(nil), f.alerts...)
+}
+
+func (f *fakeRecorder) alertStates() []string {
+	var out []string
+	for _, r := range f.alertRecords() {
+		out = append(out, r.State)
+	}
+	return out
+}
+
+func (f *fakeRecorder) deliveryRecords() []DeliveryRecord {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]DeliveryRecord(nil), f.deliveries...)
+}
+
+var errRecorderDown = errors.New("clickhouse down")

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Runs a real single-node Apache Kafka broker (KRaft) on 127.0.0.1 from the
+# jars Maven Central serves — no Docker needed.
+#   kafka.sh up      resolve jars (cached), format storage (first time), start, wait ready
+#   kafka.sh down    stop the broker this script started (by pid file), never by name
+#   kafka.sh status
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+state=${DRIFTD_LOCAL_DIR:-$repo/.local}/kafka
+port=${DRIFTD_KAFKA_PORT:-19092}
+ctrl_port=${DRIFTD_KAFKA_CONTROLLER_PORT:-19093}
+pidfile=$state/kafka.pid
+libs=$state/libs
+probe=${DRIFTD_PROBE:-$repo/.local/bin/probe}
+
+log() { printf 'kafka: %s\n' "$*" >&2; }
+
+running() {
+	[[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+resolve_jars() {
+	# The pom's checksum names the resolved set, so a changed pom re-resolves.
+	local stamp="$libs/.pom-$(sha256sum "$here/kafka/pom.xml" | cut -c1-16)"
+	[[ -f $stamp ]] && return
+	command -v mvn >/dev/null || apt_install maven
+	log "resolving broker jars with Maven (first run only)"
+	rm -rf "$libs" && mkdir -p "$libs"
+	mvn -q -B -f "$here/kafka/pom.xml" dependency:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory="$libs" >"$state/mvn.log" 2>&1 ||
+		{ log "maven failed, see $state/mvn.log"; tail -20 "$state/mvn.log" >&2; exit 1; }
+	touch "$stamp"
+}
+
+write_config() {
+	mkdir -p "$state/data" "$state/logs"
+	cat >"$state/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$ctrl_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$state/data
+num.partitions=4
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.cleaner.dedupe.buffer.size=8388608
+auto.create.topics.enable=false
+PROPS
+	cat >"$state/log4j2.properties" <<'PROPS'
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = ${sys:kafka.logs.dir}/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+PROPS
+}
+
+apt_install() {
+	log "installing $* with apt-get"
+	local sudo=""
+	[[ $(id -u) -ne 0 ]] && sudo=sudo
+	$sudo apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >"$state/apt.log" 2>&1 ||
+		{ log "apt-get install $* failed, see $state/apt.log"; exit 1; }
+}
+
+classpath() { printf '%s/*' "$libs"; }
+
+up() {
+	mkdir -p "$state"
+	if running; then
+		log "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"
+		wait_ready
+		return
+	fi
+	command -v java >/dev/null || apt_install openjdk-17-jre-headless
+	resolve_jars
+	write_config
+	if [[ ! -f $state/data/meta.properties ]]; then
+		local id
+		id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+		log "formatting storage (cluster id $id)"
+		java -cp "$(classpath)" -Dlog4j2.configurationFile="$state/log4j2.properties" \
+			-Dkafka.logs.dir="$state/logs" kafka.tools.StorageTool format \
+			-t "$id" -c "$state/server.properties" >"$state/logs/format.log" 2>&1 ||
+			{ log "storage format failed, see $state/logs/format.log"; cat "$state/logs/format.log" >&2; exit 1; }
+	fi
+	log "starting broker on 127.0.0.1:$port"
+	# setsid: the broker outlives the make target that started it; the pid file is how we stop it.
+	setsid java -Xms256m -Xmx${DRIFTD_KAFKA_HEAP:-768m} -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError \
+		-Djava.awt.headless=true \
+		-Dlog4j2.configurationFile="$state/log4j2.properties" -Dkafka.logs.dir="$state/logs" \
+		-cp "$(classpath)" kafka.Kafka "$state/server.properties" \
+		>"$state/logs/stdout.log" 2>&1 </dev/null &
+	echo $! >"$pidfile"
+	wait_ready
+}
+
+wait_ready() {
+	local deadline=$((SECONDS + ${DRIFTD_KAFKA_START_TIMEOUT:-120}))
+	until "$probe" kafka "127.0.0.1:$port" >/dev/null 2>&1; do
+		if ! running; then
+			log "broker exited; last log lines:"
+			tail -30 "$state/logs/server.log" "$state/logs/stdout.log" >&2 2>/dev/null || true
+			rm -f "$pidfile"
+			exit 1
+		fi
+		if ((SECONDS > deadline)); then
+			log "not ready after ${DRIFTD_KAFKA_START_TIMEOUT:-120}s; see $state/logs/server.log"
+			exit 1
+		fi
+		sleep 0.5
+	done
+	log "ready: 127.0.0.1:$port ($("$probe" kafka "127.0.0.1:$port" 2>/dev/null))"
+}
+
+down() {
+	if ! running; then
+		log "not running"
+		rm -f "$pidfile"
+		return
+	fi
+	local pid
+	pid=$(cat "$pidfile")
+	log "stopping pid $pid"
+	kill -TERM "$pid"
+	for _ in $(seq 1 60); do
+		kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; log "stopped"; return; }
+		sleep 0.5
+	done
+	log "no clean stop after 30s, killing pid $pid"
+	kill -KILL "$pid" 2>/dev/null || true
+	rm -f "$pidfile"
+}
+
+status() {
+	if running; then echo "kafka: running (pid $(cat "$pidfile")) 127.0.0.1:$port"; else echo "kafka: stopped"; fi
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+status) status ;;
+*) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

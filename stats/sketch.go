@@ -1,0 +1,228 @@
+package stats
+
+import (
+	"math"
+	"slices"
+)
+
+// Default sizes of a Sketch.
+const (
+	DefaultSketchExactLimit = 10_000
+	// sketchLevelCapacity is the number of items a compactor level holds
+	// before half of them are promoted. The rank error of a deterministic
+	// compactor is at most 2·levels/capacity of the count; with 4096 and
+	// 10^7 values that is 0.6% per side in the worst case, and far less in
+	// practice because alternating offsets cancel (see docs/metrics.md).
+	sketchLevelCapacity = 4096
+)
+
+// Sketch is a mergeable summary of a numeric sample for KS and
+// Wasserstein distances. It keeps every value while it has seen at most
+// its exact limit, so measures are then exact; beyond that it becomes a
+// deterministic compactor (in the spirit of KLL, without its randomness, so
+// that a replay gives the same bytes): level h holds items that each stand
+// for 2^h values, and a full level is sorted and every other item promoted.
+//
+// A Sketch is not safe for concurrent use.
+type Sketch struct {
+	limit  int64
+	n      int64
+	levels [][]float64
+	// flips alternates, per level, which of each pair a compaction keeps,
+	// so rank errors of successive compactions cancel instead of adding.
+	flips []bool
+	// scratch and merge are working buffers of compaction, kept so that
+	// the per-event path does not allocate.
+	scratch []uint64
+	merge   []float64
+}
+
+// NewSketch returns an empty sketch exact up to exactLimit values
+// (DefaultSketchExactLimit when exactLimit is 0, unlimited when negative).
+func NewSketch(exactLimit int) *Sketch {
+	l := int64(exactLimit)
+	switch {
+	case exactLimit == 0:
+		l = DefaultSketchExactLimit
+	case exactLimit < 0:
+		l = math.MaxInt64
+	}
+	return &Sketch{limit: l, levels: [][]float64{nil}, flips: []bool{false}}
+}
+
+// Count is the number of values added.
+func (s *Sketch) Count() int64 { return s.n }
+
+// Exact reports whether the sketch still holds every value.
+func (s *Sketch) Exact() bool { return s.n <= s.limit }
+
+// Add adds one finite value. It does not allocate once the sketch's
+// buffers have grown to their working size.
+func (s *Sketch) Add(x float64) {
+	s.levels[0] = append(s.levels[0], x)
+	s.n++
+	if s.n > s.limit && len(s.levels[0]) >= sketchLevelCapacity {
+		s.compress()
+	}
+}
+
+// compress compacts every full level, bottom up.
+func (s *Sketch) compress() {
+	for h := 0; h < len(s.levels); h++ {
+		if len(s.levels[h]) >= sketchLevelCapacity {
+			s.compact(h)
+		}
+	}
+}
+
+// compact promotes every other item of level h to level h+1. Levels
+// above 0 are kept sorted, so only level 0 needs a sort; the promoted run
+// is merged into the level above.
+func (s *Sketch) compact(h int) {
+	lv := s.levels[h]
+	if h == 0 {
+		s.scratch = sortFloats(lv, s.scratch)
+	}
+	if h+1 == len(s.levels) {
+		s.levels = append(s.levels, make([]float64, 0, sketchLevelCapacity))
+		s.flips = append(s.flips, false)
+	}
+	// An odd item out stays at this level: the largest, so the rest pair up.
+	pairs := len(lv) / 2
+	odd := len(lv)%2 == 1
+	var last float64
+	if odd {
+		last = lv[len(lv)-1]
+	}
+	off := 0
+	if s.flips[h] {
+		off = 1
+	}
+	s.flips[h] = !s.flips[h]
+	for i := 0; i < pairs; i++ {
+		lv[i] = lv[2*i+off]
+	}
+	s.pushSorted(h+1, lv[:pairs])
+	lv = lv[:0]
+	if odd {
+		lv = append(lv, last)
+	}
+	s.levels[h] = lv
+}
+
+// pushSorted merges the sorted run src into the sorted level h.
+func (s *Sketch) pushSorted(h int, src []float64) {
+	old := append(s.merge[:0], s.levels[h]...)
+	s.merge = old
+	lv := s.levels[h][:0]
+	i, j := 0, 0
+	for i < len(old) && j < len(src) {
+		if src[j] < old[i] {
+			lv = append(lv, src[j])
+			j++
+		} else {
+			lv = append(lv, old[i])
+			i++
+		}
+	}
+	lv = append(lv, old[i:]...)
+	lv = append(lv, src[j:]...)
+	s.levels[h] = lv
+}
+
+// Merge adds o's values to s. While the union has at most the exact limit
+// values the result is exact; beyond it the result is a compacted summary
+// of the union within the same error bound.
+func (s *Sketch) Merge(o *Sketch) {
+	for len(s.levels) < len(o.levels) {
+		s.levels = append(s.levels, nil)
+		s.flips = append(s.flips, false)
+	}
+	for h, lv := range o.levels {
+		if h == 0 {
+			s.levels[0] = append(s.levels[0], lv...)
+		} else {
+			s.pushSorted(h, lv)
+		}
+	}
+	s.n += o.n
+	if s.n > s.limit {
+		s.compress()
+	}
+}
+
+// Reset empties the sketch, keeping its buffers.
+func (s *Sketch) Reset() {
+	s.n = 0
+	for h := range s.levels {
+		s.levels[h] = s.levels[h][:0]
+		s.flips[h] = false
+	}
+}
+
+// Points returns the summary as sorted distinct values with weights that
+// sum to Count: the exact sample while Exact.
+func (s *Sketch) Points() []WeightedValue {
+	base := slices.Clone(s.levels[0])
+	sortFloats(base, nil)
+	pts := compress(nil, base)
+	for h := 1; h < len(s.levels); h++ {
+		if len(s.levels[h]) == 0 {
+			continue
+		}
+		// Levels above 0 are sorted: merging keeps the result sorted.
+		lv := compress(nil, s.levels[h])
+		for i := range lv {
+			lv[i].W <<= h
+		}
+		pts = mergePoints(pts, lv)
+	}
+	// Only whole pairs move up a level, so the weights sum to Count.
+	return pts
+}
+
+// weightedQuantile is the type-7 quantile of a weighted sample: the sample
+// expanded by multiplicity, then quantile7. For an exact sample it is the
+// contract's quantile bit for bit.
+func weightedQuantile(pts []WeightedValue, n int64, p float64) float64 {
+	h := float64(n-1) * p
+	j := int64(math.Floor(h))
+	g := h - float64(j)
+	a := valueAtRank(pts, j)
+	if g == 0 || j+1 >= n {
+		return a
+	}
+	b := valueAtRank(pts, j+1)
+	if a == b {
+		return a
+	}
+	return a + g*(b-a)
+}
+
+// valueAtRank is the value of 0-based rank r in the expanded sample.
+func valueAtRank(pts []WeightedValue, r int64) float64 {
+	var c int64
+	for _, p := range pts {
+		c += p.W
+		if r < c {
+			return p.V
+		}
+	}
+	return pts[len(pts)-1].V
+}
+
+// weightedEdges are QuantileEdges for a weighted sample.
+func weightedEdges(pts []WeightedValue, bins int) []float64 {
+	n := totalWeight(pts)
+	if n == 0 || bins < 2 {
+		return nil
+	}
+	edges := make([]float64, 0, bins-1)
+	for k := 1; k < bins; k++ {
+		q := weightedQuantile(pts, n, float64(k)/float64(bins))
+		if len(edges) == 0 || q != edges[len(edges)-1] {
+			edges = append(edges, q)
+		}
+	}
+	return edges
+}
