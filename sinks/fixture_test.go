@@ -3,9 +3,6 @@ package sinks
 import (
 	"context"
 	"fmt"
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,52 +10,18 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/driftd/driftd/alerts"
+	"github.com/driftd/driftd/internal/testservices"
 	"github.com/driftd/driftd/processor"
 	"github.com/driftd/driftd/stats"
 )
 
-// clickhouseAddr is a stand-in for internal/testservices until it lands on
-// main: the address of the real server, or a skip (a failure under
-// DRIFTD_REQUIRE_SERVICES=1).
-func clickhouseAddr(tb testing.TB) string {
-	tb.Helper()
-	addr := os.Getenv("DRIFTD_TEST_CLICKHOUSE_ADDR")
-	if addr == "" {
-		if os.Getenv("DRIFTD_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("DRIFTD_TEST_CLICKHOUSE_ADDR is not set and DRIFTD_REQUIRE_SERVICES=1")
-		}
-		tb.Skip("DRIFTD_TEST_CLICKHOUSE_ADDR not set: skipping ClickHouse integration test")
-	}
-	return addr
-}
-
-var nonIdent = regexp.MustCompile(`[^A-Za-z0-9_]+`)
-
-// testConfig returns a config for a fresh database of this test, dropped
-// when the test ends.
+// testConfig returns a config for a fresh database of this test on the
+// real server (skipped, or failed under DRIFTD_REQUIRE_SERVICES=1, when
+// there is none), dropped when the test ends.
 func testConfig(tb testing.TB) Config {
 	tb.Helper()
-	addr := clickhouseAddr(tb)
-	name := strings.ToLower(nonIdent.ReplaceAllString(tb.Name(), "_"))
-	if len(name) > 40 {
-		name = name[:40]
-	}
-	db := fmt.Sprintf("t_%s_%d", name, time.Now().UnixNano()%1_000_000_000)
-	cfg := Config{Addr: []string{addr}, Database: db}.Defaults()
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := dial(ctx, cfg)
-		if err != nil {
-			tb.Errorf("dropping %s: %v", db, err)
-			return
-		}
-		defer conn.Close()
-		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
-			tb.Errorf("dropping %s: %v", db, err)
-		}
-	})
-	return cfg
+	addr := testservices.ClickHouse(tb)
+	return Config{Addr: []string{addr}, Database: testservices.Database(tb, addr)}.Defaults()
 }
 
 // migrated creates the schema and returns a raw connection for assertions.

@@ -2,26 +2,18 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/driftd/driftd/internal/testservices"
 	"github.com/driftd/driftd/sinks"
 )
 
 func TestMigrateCommandIntegration(t *testing.T) {
-	addr := os.Getenv("DRIFTD_TEST_CLICKHOUSE_ADDR")
-	if addr == "" {
-		if os.Getenv("DRIFTD_REQUIRE_SERVICES") == "1" {
-			t.Fatal("DRIFTD_TEST_CLICKHOUSE_ADDR is not set and DRIFTD_REQUIRE_SERVICES=1")
-		}
-		t.Skip("DRIFTD_TEST_CLICKHOUSE_ADDR not set")
-	}
-	db := fmt.Sprintf("t_cmd_migrate_%d", time.Now().UnixNano()%1_000_000_000)
+	addr := testservices.ClickHouse(t)
+	db := testservices.UniqueName(t, "t")
 	t.Cleanup(func() {
 		conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}})
 		if err != nil {
