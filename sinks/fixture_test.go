@@ -80,6 +80,9 @@ func newFixture(now time.Time) *fixture {
 		if h > 6 && h%2 == 0 {
 			f.revised = append(f.revised, fixtureWindow(f.hourStart, "fraud", "v3", h, 2))
 		}
+		if h%6 == 1 {
+			f.windows = append(f.windows, rollingView(f.hourStart, "v3", h), rollingView(f.hourStart, "v4", h))
+		}
 	}
 	at := func(h int) time.Time { return f.hourStart.Add(-time.Duration(h) * time.Hour) }
 	rec := func(id, feature, state string, h int, v float64) alerts.AlertRecord {
@@ -183,6 +186,27 @@ func fixtureWindow(hourStart time.Time, model, version string, h, revision int) 
 	}
 }
 
+// rollingView is the 24 h view ending with window h, as the processor emits
+// next to the hourly windows. Its figures are extreme so a query that
+// forgets to keep to hourly windows returns wrong rows.
+func rollingView(hourStart time.Time, version string, h int) processor.WindowResult {
+	w := fixtureWindow(hourStart, "fraud", version, h, 1)
+	w.ID.Start = w.ID.End.Add(-24 * time.Hour)
+	w.Events *= 24
+	for name, fr := range w.Features {
+		fr.PSI = ptr(9)
+		fr.MissingRate.Current = ptr(0.9)
+		fr.NewCategories = []string{"ROLLING"}
+		w.Features[name] = fr
+	}
+	w.Performance.F1 = ptr(0.01)
+	w.Performance.Support *= 24
+	w.Latency = &processor.LatencySummary{Count: w.Events, P50: 999, P95: 9999, P99: 99999}
+	return w
+}
+
+func hourly(w *processor.WindowResult) bool { return w.ID.End.Sub(w.ID.Start) == time.Hour }
+
 // write stores the whole fixture the way a replaying processor would: every
 // window twice, then the revisions, alerts twice.
 func (f *fixture) write(tb testing.TB, c *ClickHouse) {
@@ -214,13 +238,13 @@ func (f *fixture) write(tb testing.TB, c *ClickHouse) {
 func (f *fixture) latest() []processor.WindowResult {
 	type key struct {
 		model, version string
-		start          time.Time
+		start, end     time.Time
 	}
 	idx := map[key]int{}
 	var out []processor.WindowResult
 	for _, set := range [][]processor.WindowResult{f.windows, f.revised} {
 		for _, w := range set {
-			k := key{w.ID.Model, w.ID.Version, w.ID.Start}
+			k := key{w.ID.Model, w.ID.Version, w.ID.Start, w.ID.End}
 			if i, ok := idx[k]; ok {
 				out[i] = w
 				continue

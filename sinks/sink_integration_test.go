@@ -145,21 +145,21 @@ func TestReplayIntegration(t *testing.T) {
 	wantF1 := map[string]float64{}
 	for _, w := range latest {
 		if w.ID.Model == "fraud" && w.ID.Version == "v3" {
-			wantF1[w.ID.Start.Format(time.RFC3339)] = *w.Performance.F1
+			wantF1[w.ID.Start.Format(time.RFC3339)+"/"+w.ID.End.Format(time.RFC3339)] = *w.Performance.F1
 		}
 	}
-	rows, err := conn.Query(context.Background(), "SELECT window_start, value FROM "+db+".window_metrics FINAL WHERE model = 'fraud' AND model_version = 'v3' AND metric = 'f1'")
+	rows, err := conn.Query(context.Background(), "SELECT window_start, window_end, value FROM "+db+".window_metrics FINAL WHERE model = 'fraud' AND model_version = 'v3' AND metric = 'f1'")
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
 	for rows.Next() {
-		var ws time.Time
+		var ws, we time.Time
 		var v float64
-		if err := rows.Scan(&ws, &v); err != nil {
+		if err := rows.Scan(&ws, &we, &v); err != nil {
 			t.Fatal(err)
 		}
-		if w := wantF1[ws.UTC().Format(time.RFC3339)]; w != v {
+		if w := wantF1[ws.UTC().Format(time.RFC3339)+"/"+we.UTC().Format(time.RFC3339)]; w != v {
 			t.Errorf("f1 of window %s: %v, want latest revision's %v", ws, v, w)
 		}
 		n++
@@ -256,8 +256,8 @@ func TestGroupCommitIntegration(t *testing.T) {
 				}
 				// Durable on return: this window's rows are readable now.
 				w := f.windows[j]
-				q := fmt.Sprintf("SELECT count() FROM %s.window_metrics WHERE model = '%s' AND model_version = '%s' AND window_start = toDateTime(%d)",
-					cfg.Database, w.ID.Model, w.ID.Version, w.ID.Start.Unix())
+				q := fmt.Sprintf("SELECT count() FROM %s.window_metrics WHERE model = '%s' AND model_version = '%s' AND window_start = toDateTime(%d) AND window_end = toDateTime(%d)",
+					cfg.Database, w.ID.Model, w.ID.Version, w.ID.Start.Unix(), w.ID.End.Unix())
 				if got := queryUint(t, conn, q); got != uint64(len(w.Metrics())) {
 					errs[i] = fmt.Errorf("window %v: %d rows readable after return, want %d", w.ID, got, len(w.Metrics()))
 					return
