@@ -94,13 +94,16 @@ func newFixture(now time.Time) *fixture {
 		rec("a1", "amount", "pending", 11, 0.25), rec("a1", "amount", "firing", 10, 0.3),
 		rec("a1", "amount", "resolved", 4, 0.1), rec("a2", "country", "firing", 2, 0.4),
 	}
+	delivered := alerts.DeliveryRecord{NotificationID: "n1", Target: "oncall", Kind: "firing", Model: "fraud",
+		AlertIDs: []string{"a1"}, WindowStart: at(10), State: "delivered", Attempts: 2, LastStatus: 200,
+		FirstAttempt: at(9), FinalAt: at(9).Add(time.Minute)}
 	f.deliv = []alerts.DeliveryRecord{
-		{NotificationID: "n1", Target: "oncall", Kind: "slack", Model: "fraud", AlertIDs: []string{"a1"},
-			WindowStart: at(10), State: "retrying", Attempts: 1, LastStatus: 503, LastError: "service unavailable", FirstAttempt: at(9)},
-		{NotificationID: "n1", Target: "oncall", Kind: "slack", Model: "fraud", AlertIDs: []string{"a1"},
-			WindowStart: at(10), State: "delivered", Attempts: 2, LastStatus: 200, FirstAttempt: at(9), FinalAt: at(9).Add(time.Minute)},
-		{NotificationID: "n2", Target: "retrain", Kind: "webhook", Model: "fraud", AlertIDs: []string{"a1", "a2"},
+		delivered,
+		delivered, // recorded again after a restart
+		{NotificationID: "n2", Target: "retrain", Kind: "firing", Model: "fraud", AlertIDs: []string{"a1", "a2"},
 			WindowStart: at(2), State: "failed", Attempts: 5, LastStatus: 400, LastError: "bad request", FirstAttempt: at(1), FinalAt: at(1).Add(10 * time.Minute)},
+		{NotificationID: "n3", Target: "oncall", Kind: "resolved", Model: "fraud", AlertIDs: []string{"a1"},
+			WindowStart: at(4), State: "expired", Attempts: 7, LastStatus: 503, LastError: "service unavailable", FirstAttempt: at(3), FinalAt: at(1)},
 	}
 	minute := now.UTC().Truncate(time.Minute)
 	f.rejects = []processor.RejectStat{
