@@ -333,3 +333,31 @@ func TestBadDataIntegration(t *testing.T) {
 		t.Errorf("error does not name the row: %v", err)
 	}
 }
+
+// TestRetentionIntegration: a configured retention becomes a TTL where the
+// server has TTL, and a logged warning (not an error) on 18.16.
+func TestRetentionIntegration(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Retention = 90 * 24 * time.Hour
+	var logs strings.Builder
+	if _, _, err := Migrate(context.Background(), cfg, zerolog.New(&logs)); err != nil {
+		t.Fatalf("migrate with retention: %v", err)
+	}
+	conn := migrated(t, cfg)
+	var version, create string
+	if err := conn.QueryRow(context.Background(), "SELECT version()").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(context.Background(), "SHOW CREATE TABLE "+cfg.Database+".window_metrics").Scan(&create); err != nil {
+		t.Fatal(err)
+	}
+	if supportsTTL(version) {
+		if !strings.Contains(create, "TTL window_start") {
+			t.Errorf("server %s: no TTL in %s", version, create)
+		}
+		return
+	}
+	if strings.Contains(create, "TTL") || !strings.Contains(logs.String(), "retention not applied") {
+		t.Errorf("server %s: want no TTL and a warning; table %s; logs %s", version, create, logs.String())
+	}
+}
