@@ -39,7 +39,7 @@ type ClickHouse struct {
 }
 
 // Open connects, checks the schema is at this build's version (run Migrate
-// first) and returns a ready sink.
+// first, or set AutoMigrate) and returns a ready sink.
 func Open(ctx context.Context, cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*ClickHouse, error) {
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
@@ -48,6 +48,11 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger, reg prometheus.Re
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.AutoMigrate {
+		if _, _, err := Migrate(ctx, cfg, log); err != nil {
+			return nil, err
+		}
 	}
 	conn, err := dial(ctx, cfg)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
+	"github.com/driftd/driftd/internal/testservices"
 	"github.com/driftd/driftd/processor"
 )
 
@@ -35,6 +36,20 @@ func TestMigrateIntegration(t *testing.T) {
 	if _, err := Open(ctx, cfg, zerolog.Nop(), nil); !errors.Is(err, ErrSchemaOutdated) {
 		t.Fatalf("Open before migrate: got %v, want ErrSchemaOutdated", err)
 	}
+	auto := cfg
+	auto.Database = testservices.UniqueName(t, "auto")
+	auto.AutoMigrate = true
+	t.Cleanup(func() {
+		if conn, err := dial(context.Background(), auto); err == nil {
+			_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+auto.Database)
+			conn.Close()
+		}
+	})
+	c, err := Open(ctx, auto, zerolog.Nop(), nil)
+	if err != nil {
+		t.Fatalf("Open with AutoMigrate: %v", err)
+	}
+	c.Close()
 	from, to, err := Migrate(ctx, cfg, zerolog.Nop())
 	if err != nil || from != 0 || to != SchemaVersion() {
 		t.Fatalf("first migrate: from %d to %d err %v", from, to, err)
