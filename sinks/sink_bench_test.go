@@ -56,8 +56,8 @@ func benchWindow(i int) processor.WindowResult {
 
 // BenchmarkWriteWindowsIntegration reports insert throughput in
 // window_metrics rows per second (each op writes 100 windows of 20 features)
-// and, after OPTIMIZE FINAL, the bytes on disk per window per feature over
-// all window tables and for window_metrics alone.
+// and the bytes on disk per window per feature over all window tables as
+// written (unmerged) and after OPTIMIZE FINAL, and for window_metrics alone.
 func BenchmarkWriteWindowsIntegration(b *testing.B) {
 	cfg := testConfig(b)
 	conn := migrated(b, cfg)
@@ -89,11 +89,19 @@ func BenchmarkWriteWindowsIntegration(b *testing.B) {
 	b.ReportMetric(float64(metricRows)/elapsed.Seconds(), "metric-rows/s")
 
 	windows := b.N * benchWindowsPerOp
+	bytesOnDisk := func(table string) uint64 {
+		q := fmt.Sprintf("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = '%s' AND table = '%s' AND active", cfg.Database, table)
+		return queryUint(b, conn, q)
+	}
+	var unmerged uint64
+	for _, t := range windowTables {
+		unmerged += bytesOnDisk(t)
+	}
+	b.ReportMetric(float64(unmerged)/float64(windows*benchFeatures), "unmerged-B/window-feature")
 	var total uint64
 	for _, t := range windowTables {
 		optimizeFinal(b, conn, cfg.Database, t)
-		q := fmt.Sprintf("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = '%s' AND table = '%s' AND active", cfg.Database, t)
-		n := queryUint(b, conn, q)
+		n := bytesOnDisk(t)
 		total += n
 		b.Logf("%s: %d bytes on disk, %.1f per window per feature", t, n, float64(n)/float64(windows*benchFeatures))
 		if t == "window_metrics" {
