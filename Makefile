@@ -46,6 +46,13 @@ services-status:
 	@deploy/local/kafka.sh status
 	@deploy/local/clickhouse.sh status
 
+# The HTML report test renders pages in Debian's headless Chromium.
+.PHONY: test-tools
+test-tools:
+	@command -v chromium >/dev/null || { echo "installing chromium (Debian package) for the report rendering test"; \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
+
 .PHONY: lint
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -55,7 +62,7 @@ lint:
 # testdata/stats is a verbatim copy of ../shared/fixtures/stats (the scipy /
 # scikit-learn reference cases); the diff keeps it so wherever shared/ is beside us.
 .PHONY: test
-test: services-up lint build
+test: services-up test-tools lint build
 	DRIFTD_TEST_KAFKA_BROKERS=$(KAFKA) DRIFTD_TEST_CLICKHOUSE_ADDR=$(CLICKHOUSE) DRIFTD_REQUIRE_SERVICES=1 \
 		go test $(GO_TEST_FLAGS) -v ./... 2>&1 | tee $(LOCAL)/go-test.log | grep -E '^(=== RUN|--- |ok |FAIL|PASS|panic|\s+\S+_test\.go)' | grep -v '^=== RUN'
 	@echo "full go test log: $(LOCAL)/go-test.log"

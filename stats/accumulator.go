@@ -98,8 +98,8 @@ func NewWindowAccumulator(p *Profile, opts AccumulatorOptions) *WindowAccumulato
 	return w
 }
 
-// newFeatureAccumulator declares a feature of a known type on a window
-// without a baseline (used to build profiles with fixed column types).
+// declare adds a feature of a known type to a window without a baseline
+// (profiles are built with fixed column types).
 func (w *WindowAccumulator) declare(name, typ string) {
 	w.feats[name] = w.newFeature(name, typ, nil)
 }

@@ -259,6 +259,8 @@ func TestObserveAllocatesNothing(t *testing.T) {
 		w.ObserveFeature("country", e.feats["country"])
 		w.ObserveFeature("plan", e.feats["plan"])
 		w.ObservePrediction(e.pred)
+		w.ObserveLatency(12.5)
+		w.ObserveOutcome(e.pred, 0.7, true, e.target)
 	})
 	// Sketch buffers grow by doubling, so the average rounds to zero.
 	if allocs > 0.05 {

@@ -41,6 +41,18 @@ func Feed(w *WindowAccumulator, path string, types map[string]string, opts *Tabl
 	if opts.Score != "" {
 		score = t.Column(opts.Score)
 	}
+	if _, isCSV := t.(*csvReader); isCSV {
+		// A CSV header names every column: a performance column missing
+		// from it is a typo, not a column of empty cells.
+		for _, c := range []struct {
+			name string
+			idx  int
+		}{{opts.Target, target}, {opts.Prediction, pred}, {opts.Score, score}} {
+			if c.name != "" && c.idx < 0 {
+				return &InputError{File: path, Line: 1, Column: 1, Err: fmt.Errorf("no column %q in the header", c.name)}
+			}
+		}
+	}
 	var rows int64
 	for {
 		more, err := t.Next()

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"testing"
 )
 
@@ -80,6 +81,19 @@ func TestBinIndex(t *testing.T) {
 	for x, want := range map[float64]int{0: 0, 1: 0, 1.5: 1, 2: 1, 3: 2, 3.1: 3, math.Inf(1): 3} {
 		if got := BinIndex(edges, x); got != want {
 			t.Errorf("BinIndex(%v) = %d, want %d", x, got, want)
+		}
+	}
+	// Both the counting and the binary-search paths match searchsorted.
+	for _, n := range []int{5, 16, 17, 100} {
+		edges := make([]float64, n)
+		for i := range edges {
+			edges[i] = float64(2 * i)
+		}
+		for x := -1.0; x <= float64(2*n); x += 0.5 {
+			want := sort.SearchFloat64s(edges, x)
+			if got := BinIndex(edges, x); got != want {
+				t.Fatalf("%d edges: BinIndex(%v) = %d, want %d", n, x, got, want)
+			}
 		}
 	}
 }

@@ -54,7 +54,7 @@ func NewSketch(exactLimit int) *Sketch {
 func (s *Sketch) Count() int64 { return s.n }
 
 // Exact reports whether the sketch still holds every value.
-func (s *Sketch) Exact() bool { return s.n <= s.limit }
+func (s *Sketch) Exact() bool { return int64(len(s.levels[0])) == s.n }
 
 // Add adds one finite value. It does not allocate once the sketch's
 // buffers have grown to their working size.

@@ -1,9 +1,6 @@
 package stats
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // neumaier is a compensated running sum: long sums of proportions and
 // errors would otherwise lose digits the fixture tolerances care about.
@@ -30,5 +27,3 @@ func (s *neumaier) merge(o neumaier) {
 }
 
 func ptr(v float64) *float64 { return &v }
-
-func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 )
@@ -70,7 +71,7 @@ func NumericCell(c Cell, file string) (Value, error) {
 	}
 	if c.JSON == 'b' {
 		return Value{}, &InputError{File: file, Line: c.Line, Column: c.Column,
-			Err: errorf("want a number, got %s", c.Text)}
+			Err: fmt.Errorf("want a number, got %s", c.Text)}
 	}
 	if missingNumberSpellings[c.Text] {
 		return Value{}, nil
@@ -78,7 +79,7 @@ func NumericCell(c Cell, file string) (Value, error) {
 	x, err := strconv.ParseFloat(c.Text, 64)
 	if err != nil && !isRangeErr(err) {
 		return Value{}, &InputError{File: file, Line: c.Line, Column: c.Column,
-			Err: errorf("want a number, got %q", c.Text)}
+			Err: fmt.Errorf("want a number, got %q", c.Text)}
 	}
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return Value{}, nil

@@ -28,7 +28,7 @@ func (w *WindowAccumulator) Report() WindowReport {
 		r.Features[name] = f.report(w.events, baseRows)
 	}
 	if w.pred.typ != "" {
-		pr := w.pred.report(w.outcomeOrEvents(), baseRows)
+		pr := w.pred.report(w.events, baseRows)
 		r.Prediction = &pr
 	}
 	r.Performance = w.perf.report()
@@ -41,10 +41,6 @@ func (w *WindowAccumulator) Report() WindowReport {
 	}
 	return r
 }
-
-// outcomeOrEvents is the denominator of the prediction's missing rate:
-// predictions come with events.
-func (w *WindowAccumulator) outcomeOrEvents() int64 { return w.events }
 
 func rate(missing, total int64) *float64 {
 	if total <= 0 {

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/driftd/driftd/processor"
+)
+
+func init() {
+	commands["run"] = command{summary: "consume events and measure drift and performance", run: runRun}
+}
+
+func runRun(args []string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	path := fs.String("config", "driftd.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := zerolog.New(os.Stderr).With().Timestamp().Str("service", "driftd").Logger()
+	cfg, err := loadConfig(*path, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "driftd run: %v\n", err)
+		return 2
+	}
+	out := io.Writer(os.Stdout)
+	if cfg.Sink == "stdout" && cfg.SinkFile != "" {
+		f, err := os.OpenFile(cfg.SinkFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "driftd run: opening sink_file: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		out = f
+	}
+	if cfg.Sink == "clickhouse" {
+		fmt.Fprintln(os.Stderr, "driftd run: sink clickhouse is not wired yet; use sink: stdout")
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default: // a reload is already pending
+			}
+		}
+	}()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	log.Info().Str("config", *path).Strs("brokers", cfg.Kafka.Brokers).Str("group", cfg.Kafka.Group).
+		Str("admin", cfg.Admin.Listen).Msg("starting")
+	err = processor.Run(ctx, cfg.Config, processor.Deps{
+		Logger: log, Registerer: reg, Gatherer: reg,
+		Sinks:  []processor.Sink{&jsonLinesSink{w: out}},
+		Reload: reload,
+	})
+	signal.Stop(hup)
+	close(hup)
+	if err != nil {
+		log.Error().Err(err).Msg("stopped")
+		if errors.Is(err, processor.ErrInvalidConfig) {
+			return 2
+		}
+		return 1
+	}
+	log.Info().Msg("stopped")
+	return 0
+}
+
+// jsonLinesSink writes each window result as one JSON line; a stand-in
+// until the ClickHouse sink is wired.
+type jsonLinesSink struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *jsonLinesSink) WriteWindows(_ context.Context, results []processor.WindowResult) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	enc := json.NewEncoder(s.w)
+	for i := range results {
+		if err := enc.Encode(&results[i]); err != nil {
+			return fmt.Errorf("writing window results: %w", err)
+		}
+	}
+	if f, ok := s.w.(*os.File); ok {
+		if err := f.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) && !errors.Is(err, syscall.EINVAL) {
+			return fmt.Errorf("syncing window results: %w", err)
+		}
+	}
+	return nil
+}
