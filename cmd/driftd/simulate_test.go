@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -61,4 +62,39 @@ func lines(t *testing.T, path string) int {
 		n++
 	}
 	return n
+}
+
+// The training CSVs are what `driftd baseline build` expects.
+func TestSimulateTrainingBuildsBaselines(t *testing.T) {
+	dir := t.TempDir()
+	demo := filepath.Join("..", "..", "testdata", "scenarios", "demo.yaml")
+	if got := runSimulate([]string{"--scenario", demo, "--training-out", dir, "--training-only", "--training-rows", "3000"}); got != 0 {
+		t.Fatalf("simulate exit %d", got)
+	}
+	for _, mv := range [][2]string{{"fraud", "v1"}, {"fraud", "v2"}, {"churn", "v1"}} {
+		profile := filepath.Join(dir, mv[0]+"_"+mv[1]+".json")
+		args := []string{"baseline", "build", "--input", filepath.Join(dir, mv[0]+"_"+mv[1]+".csv"),
+			"--model", mv[0], "--version", mv[1], "--target", "target", "--prediction", "prediction", "--score", "score", "-o", profile}
+		if got := run(args); got != 0 {
+			t.Fatalf("%v: exit %d", args, got)
+		}
+		var p struct {
+			Rows        int `json:"rows"`
+			Features    []struct{ Name, Type string }
+			Performance struct {
+				Task string  `json:"task"`
+				F1   float64 `json:"f1"`
+			} `json:"performance"`
+		}
+		data, err := os.ReadFile(profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Rows != 3000 || len(p.Features) != 10 || p.Performance.Task != "binary" || !(p.Performance.F1 > 0.6) {
+			t.Errorf("%s/%s profile: %d rows, %d features, performance %+v", mv[0], mv[1], p.Rows, len(p.Features), p.Performance)
+		}
+	}
 }

@@ -6,13 +6,40 @@ import (
 	"time"
 )
 
-// appendFixed appends v with the given decimals, or null when v is not a
-// finite number (JSON has no NaN or Inf).
+var (
+	pow10f = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+	pow10i = [...]int64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+)
+
+// appendFixed appends v rounded to the given decimals (0 to 15), or null
+// when v is not a finite number (JSON has no NaN or Inf). It is the hot
+// path of encoding, so values whose scaled magnitude fits in 2^53 are
+// rounded in integer arithmetic (half away from zero on the scaled binary
+// value) instead of strconv's exact decimal conversion; the result differs
+// from strconv.AppendFloat only on exact-looking halves, in the last digit.
 func appendFixed(b []byte, v float64, decimals int) []byte {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return append(b, "null"...)
 	}
-	return strconv.AppendFloat(b, v, 'f', decimals, 64)
+	scaled := math.Round(v * pow10f[decimals])
+	if math.Abs(scaled) >= 1<<53 {
+		return strconv.AppendFloat(b, v, 'f', decimals, 64)
+	}
+	n := int64(scaled)
+	if n < 0 {
+		b = append(b, '-')
+		n = -n
+	}
+	b = strconv.AppendInt(b, n/pow10i[decimals], 10)
+	if decimals == 0 {
+		return b
+	}
+	b = append(b, '.')
+	frac := n % pow10i[decimals]
+	for p := decimals - 1; p >= 0; p-- {
+		b = append(b, byte('0'+frac/pow10i[p]%10))
+	}
+	return b
 }
 
 // eventID derives a 128-bit event id from the seed and the prediction's

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +55,7 @@ func TestSameSeedSameBytes(t *testing.T) {
 }
 
 func TestEventsMatchSchemaV1(t *testing.T) {
-	sc := demoScenario(t, 1)
+	sc := demoScenario(t, 0.5) // 1,800 rows per model over the hour: every injection fires
 	s := decodeStream(t, sc, 7)
 	if len(s.preds) == 0 || len(s.outcomes) != len(s.preds) {
 		t.Fatalf("%d predictions, %d outcomes", len(s.preds), len(s.outcomes))
@@ -133,7 +135,7 @@ func keys[V any](m map[string]V) []string {
 }
 
 func TestOutcomesLagPredictionsByTheDelay(t *testing.T) {
-	sc := demoScenario(t, 1)
+	sc := shortDemo(t, 2, 10*time.Minute)
 	s := decodeStream(t, sc, 3)
 	seen := map[string]bool{}
 	last := time.Time{}
@@ -187,7 +189,7 @@ func TestOutcomesLagPredictionsByTheDelay(t *testing.T) {
 }
 
 func TestLabelFractionLabelsWholeRows(t *testing.T) {
-	sc := demoScenario(t, 1)
+	sc := shortDemo(t, 2, 10*time.Minute)
 	sc.LabelFraction = ptr(0.5)
 	s := decodeStream(t, sc, 5)
 	share := float64(len(s.outcomes)) / float64(len(s.preds))
@@ -208,7 +210,7 @@ func TestLabelFractionLabelsWholeRows(t *testing.T) {
 }
 
 func TestChampionAndChallengerScoreTheSameInputs(t *testing.T) {
-	sc := demoScenario(t, 1)
+	sc := shortDemo(t, 2, 10*time.Minute)
 	s := decodeStream(t, sc, 9)
 	pairs, differ := 0, 0
 	for i, p := range s.preds {
@@ -276,5 +278,30 @@ func TestAppendFixedWritesNullForNonFinite(t *testing.T) {
 	}
 	if got := string(appendFixed(nil, 12.345678, 2)); got != "12.35" {
 		t.Errorf("12.345678: %s", got)
+	}
+}
+
+func TestAppendFixedAgreesWithStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cases := []float64{0, -0.00001, -1.5, 0.5, 2.5, 1e17, -3e20, 123456789.123456789}
+	for range 100_000 {
+		cases = append(cases, rng.NormFloat64()*math.Pow(10, float64(rng.IntN(12)-4)))
+	}
+	for _, v := range cases {
+		for _, d := range []int{0, 1, 2, 4, 6, 15} {
+			got := string(appendFixed(nil, v, d))
+			want := strconv.FormatFloat(v, 'f', d, 64)
+			if got == want || got == "0"+strings.TrimPrefix(want, "-0") && strings.Trim(want, "-0.") == "" {
+				continue
+			}
+			// Only a half in the last digit may round the other way.
+			g, _ := strconv.ParseFloat(got, 64)
+			w, _ := strconv.ParseFloat(want, 64)
+			unit := math.Pow(10, -float64(d))
+			ulp := math.Nextafter(math.Abs(v), math.Inf(1)) - math.Abs(v)
+			if math.Abs(g-w) > unit+4*ulp || math.Abs(g-v) > unit/2+4*ulp {
+				t.Fatalf("appendFixed(%v, %d) = %s, strconv %s", v, d, got, want)
+			}
+		}
 	}
 }

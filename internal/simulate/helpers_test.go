@@ -27,6 +27,17 @@ func demoScenario(t testing.TB, rate float64) Scenario {
 	return sc
 }
 
+// shortDemo is the demo scenario cut to duration of event time.
+func shortDemo(t testing.TB, rate float64, duration time.Duration) Scenario {
+	t.Helper()
+	sc := demoScenario(t, rate)
+	sc.Duration = duration
+	if err := sc.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
 // prediction and outcome are schema v1 decoded with encoding/json.
 type prediction struct {
 	EventID      string         `json:"event_id"`

@@ -149,13 +149,18 @@ func (s *kafkaSink) flush(ctx context.Context) error {
 	if err := s.inflight.Acquire(ctx, int64(len(s.msgs))); err != nil {
 		return fmt.Errorf("waiting for acknowledgements: %w", err)
 	}
-	if err := s.w.WriteMessages(ctx, s.msgs...); err != nil {
-		s.inflight.Release(int64(len(s.msgs)))
-		return fmt.Errorf("producing: %w", err)
-	}
+	// Counted before the hand-over, so a completion never reports more
+	// failures than messages sent.
 	s.mu.Lock()
 	s.sent += int64(len(s.msgs))
 	s.mu.Unlock()
+	if err := s.w.WriteMessages(ctx, s.msgs...); err != nil {
+		s.mu.Lock()
+		s.sent -= int64(len(s.msgs))
+		s.mu.Unlock()
+		s.inflight.Release(int64(len(s.msgs)))
+		return fmt.Errorf("producing: %w", err)
+	}
 	s.arena = make([]byte, 0, cap(s.arena))
 	s.msgs = make([]kafka.Message, 0, cap(s.msgs))
 	return s.err()

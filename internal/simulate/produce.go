@@ -149,7 +149,7 @@ func (s *fileSink) send(ev Event) error {
 	return w.WriteByte('\n')
 }
 
-func (s *fileSink) flush(ctx context.Context) error {
+func (s *fileSink) flush(context.Context) error {
 	// Only paced runs flush per chunk, so a reader tailing the file sees
 	// traffic as it is due; unpaced runs let bufio fill whole buffers.
 	if s.rate {

@@ -75,8 +75,9 @@ func TestWriteTrainingMatchesTheBaselineTraffic(t *testing.T) {
 	}
 	// The training rows come from the same distribution as the traffic
 	// before any injection.
-	s := decodeStream(t, sc, 1)
-	rate := positiveRate(sc, s, sc.Window, "fraud", "v1")
+	clean := shortDemo(t, 2, 15*time.Minute) // before the first injection
+	s := decodeStream(t, clean, 1)
+	rate := positiveRate(clean, s, clean.Window, "fraud", "v1")
 	before := mean(rate[:3])
 	if got := float64(positives) / rows; !approx(got, before, 0.04) {
 		t.Fatalf("training positive rate %.3f, traffic's before drift %.3f", got, before)
