@@ -90,17 +90,12 @@ func runRun(args []string) int {
 	return 0
 }
 
-// openClickHouse migrates the schema first when clickhouse.migrate_on_start
-// is set, then opens the sink (which refuses a schema it does not know).
+// openClickHouse opens the sink; with clickhouse.migrate_on_start (or
+// sinks' own auto_migrate) it creates or upgrades the schema first, else it
+// refuses a schema it does not know.
 func openClickHouse(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.Registerer) (*sinks.ClickHouse, error) {
 	chCfg := cfg.ClickHouse.Config.Defaults()
-	if cfg.ClickHouse.MigrateOnStart {
-		from, to, err := sinks.Migrate(ctx, chCfg, log)
-		if err != nil {
-			return nil, fmt.Errorf("migrating the ClickHouse schema: %w", err)
-		}
-		log.Info().Int("from", from).Int("to", to).Msg("ClickHouse schema migrated")
-	}
+	chCfg.AutoMigrate = chCfg.AutoMigrate || cfg.ClickHouse.MigrateOnStart
 	return sinks.Open(ctx, chCfg, log, reg)
 }
 
