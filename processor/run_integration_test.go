@@ -39,7 +39,11 @@ func (keyBalancer) Balance(m kafka.Message, partitions ...int) int {
 
 func produce(t testing.TB, brokers []string, topic string, msgs []streamMsg) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: keyBalancer{},
+	// An own transport: the shared default one caches metadata and may
+	// not know a topic created a moment ago.
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: keyBalancer{}, Transport: tr,
 		BatchSize: 1000, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, BatchBytes: 900 << 10}
 	defer w.Close()
 	const chunk = 5000

@@ -42,9 +42,11 @@ type crashStream struct {
 func (s crashStream) produce(t *testing.T, brokers []string, preds, outs string, partitions int) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(42, 42))
-	pw := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: preds, Balancer: &kafka.Hash{}, BatchSize: 2000,
+	tr := &kafka.Transport{} // not the shared default: its metadata cache may predate the topics
+	defer tr.CloseIdleConnections()
+	pw := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: preds, Balancer: &kafka.Hash{}, BatchSize: 2000, Transport: tr,
 		BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll}
-	ow := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: outs, Balancer: &kafka.Hash{}, BatchSize: 2000,
+	ow := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: outs, Balancer: &kafka.Hash{}, BatchSize: 2000, Transport: tr,
 		BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll}
 	defer pw.Close()
 	defer ow.Close()
