@@ -274,9 +274,12 @@ func (r *runner) newWorker(gen *kafka.Generation, p int, predOff, outOff int64, 
 	now := r.now().UnixMilli()
 	w.eng = newPartitionEngine(paramsFrom(&r.cfg), r.cfg.Join, r.stateFactory(), now)
 	if snap.data != nil {
-		po, oo, err := w.eng.restore(snap.data, now, r.cfg.Join)
+		po, oo, dropped, err := w.eng.restore(snap.data, now, r.cfg.Join)
 		if err != nil {
 			return nil, fmt.Errorf("restoring partition %d: %w", p, err)
+		}
+		for _, d := range dropped {
+			w.log.Error().Str("window", d).Msg("checkpointed window does not restore (baseline changed?); dropped")
 		}
 		w.predNext, w.outNext, w.epoch = po, oo, snap.epoch
 	}

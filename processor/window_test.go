@@ -87,8 +87,8 @@ func runEngine(t *testing.T, cfg Config, msgs []streamMsg, restoreEvery int) map
 				t.Fatal(err)
 			}
 			e = newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
-			if _, _, err := e.restore(snap, int64(i), cfg.Join); err != nil {
-				t.Fatal(err)
+			if _, _, dropped, err := e.restore(snap, int64(i), cfg.Join); err != nil || len(dropped) > 0 {
+				t.Fatal(err, dropped)
 			}
 		}
 	}
@@ -336,5 +336,33 @@ func TestEngineJoinPaths(t *testing.T) {
 	rs = e.takeResults()
 	if len(rs) != 1 || rs[0].Revision != 4 || rs[0].Performance.Support != 3 {
 		t.Fatalf("re-emission %+v", rs)
+	}
+}
+
+type unrestorable struct{ countState }
+
+func (*unrestorable) UnmarshalBinary([]byte) error { return fmt.Errorf("profile changed") }
+
+// TestRestoreDropsUnrestorableWindow: a window whose state no longer
+// restores is dropped and reported; the partition keeps going.
+func TestRestoreDropsUnrestorableWindow(t *testing.T) {
+	cfg := testEngineConfig()
+	e := newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	e.prediction(decodeOne(t, Prediction, fmt.Sprintf(`{"event_id":"a","model":"m","model_version":"v","ts":%d,"features":{},"prediction":"1"}`, t0)), 0)
+	snap, err := e.snapshot(1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := func(string, string) (windowState, string) {
+		return &unrestorable{countState{Feat: map[string]*featCount{}}}, ""
+	}
+	r := newPartitionEngine(paramsFrom(&cfg), cfg.Join, bad, 0)
+	po, _, dropped, err := r.restore(snap, 0, cfg.Join)
+	if err != nil || po != 1 || len(dropped) != 1 || len(r.windows) != 0 {
+		t.Fatalf("restore: offset %d dropped %v windows %d err %v", po, dropped, len(r.windows), err)
+	}
+	r.outcome(decodeOne(t, Outcome, `{"event_id":"a","model":"m","ts":1795428000000,"label":"1"}`), 1)
+	if r.stats.LateLabels != 1 {
+		t.Errorf("the dropped window's label should count as late, stats %+v", r.stats)
 	}
 }
