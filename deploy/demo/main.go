@@ -233,7 +233,7 @@ func portOf(addr string) string {
 
 type configData struct {
 	Kafka, Group, Dir, Admin, ClickHouse, Database, Receiver, SigningKey string
-	Topics                                                              [4]string
+	Topics                                                               [4]string
 }
 
 func writeConfig(path string, d configData) error {
