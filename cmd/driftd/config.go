@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/driftd/driftd/alerts"
 	"github.com/driftd/driftd/processor"
 	"github.com/driftd/driftd/sinks"
 )
@@ -23,8 +25,13 @@ type Config struct {
 	Sink       string           `yaml:"sink"`
 	SinkFile   string           `yaml:"sink_file"` // with sink stdout: a file instead of stdout
 	ClickHouse ClickHouseConfig `yaml:"clickhouse"`
-	// Alerts is kept as raw YAML for the alerts package to decode strictly.
+	// Alerts is kept as raw YAML for the alerts package to decode strictly;
+	// validate fills alerts from it.
 	Alerts yaml.Node `yaml:"alerts"`
+	alerts alerts.Config
+	// StateDir holds local state that must survive restarts: the alert
+	// state machines and the notification outbox (StateDir/alerts).
+	StateDir string `yaml:"state_dir"`
 }
 
 // ClickHouseConfig is the ClickHouse sink's section: sinks.Config plus
@@ -38,6 +45,7 @@ func defaultConfig() Config {
 	return Config{
 		Config:     processor.DefaultConfig(),
 		Sink:       "stdout",
+		StateDir:   "driftd-state",
 		ClickHouse: ClickHouseConfig{Config: sinks.Config{}.Defaults()},
 	}
 }
@@ -94,7 +102,38 @@ func (c *Config) validate(p *processor.Problems) {
 	default:
 		p.Addf("sink", "%q is not one of stdout, clickhouse", c.Sink)
 	}
-	if c.Alerts.Kind != 0 && c.Alerts.Kind != yaml.MappingNode {
-		p.Addf("alerts", "must be a mapping (line %d)", c.Alerts.Line)
+	c.validateAlerts(p)
+}
+
+// validateAlerts decodes the alerts section strictly, listing each of its
+// problems with its key path.
+func (c *Config) validateAlerts(p *processor.Problems) {
+	if c.Alerts.Kind == 0 {
+		return
 	}
+	if c.Alerts.Kind != yaml.MappingNode {
+		p.Addf("alerts", "must be a mapping (line %d)", c.Alerts.Line)
+		return
+	}
+	raw, err := yaml.Marshal(&c.Alerts)
+	if err != nil {
+		p.Addf("alerts", "re-encoding: %v", err)
+		return
+	}
+	parsed, err := alerts.ParseConfig(raw)
+	if err != nil {
+		for _, line := range strings.Split(strings.TrimPrefix(err.Error(), "invalid alerts config: "), "\n") {
+			*p = append(*p, line)
+		}
+		return
+	}
+	c.alerts = parsed
+	if c.StateDir == "" && len(parsed.Rules) > 0 {
+		p.Addf("state_dir", "must be set when alerts has rules (alert state and the outbox live there)")
+	}
+}
+
+// alertsEnabled reports whether the alerts engine has anything to do.
+func (c *Config) alertsEnabled() bool {
+	return len(c.alerts.Rules) > 0
 }
