@@ -39,7 +39,6 @@ func (r *runner) stateFactory() stateFactory {
 	if r.deps.newState != nil {
 		return r.deps.newState
 	}
-	useStats := statsCheckpointable()
 	opts := stats.AccumulatorOptions{MaxCategories: r.cfg.Limits.MaxCategories}
 	return func(model, version string) (windowState, string) {
 		b := (*r.baselines.Load())[modelVersion{model, version}]
@@ -52,9 +51,6 @@ func (r *runner) stateFactory() stateFactory {
 			}
 		} else {
 			p, id = b.profile, b.id
-		}
-		if !useStats {
-			return newCountState(), id
 		}
 		return newStatsState(p, opts), id
 	}
