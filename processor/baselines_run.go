@@ -16,6 +16,13 @@ func (r *runner) loadBaselines() {
 		for _, p := range problems {
 			r.log.Warn().Str("problem", p).Msg("skipping baseline")
 		}
+		// An unreadable directory on reload (a deploy swapping it, a
+		// permission slip) must not turn every model baseline-free.
+		if old := r.baselines.Load(); set == nil && old != nil {
+			r.log.Error().Str("dir", r.cfg.Baselines.Dir).Int("kept", len(*old)).
+				Msg("baselines dir unreadable; keeping the baselines already loaded")
+			return
+		}
 	}
 	r.baselines.Store(&set)
 	r.m.baselines.Set(float64(len(set)))
