@@ -71,9 +71,6 @@ test: services-up test-tools lint build
 	@echo "tests: $$(grep -c -- '--- PASS' $(LOCAL)/go-test.log) passed, $$(grep -c -- '--- FAIL' $(LOCAL)/go-test.log) failed, $$(grep -c -- '--- SKIP' $(LOCAL)/go-test.log) skipped"
 
 .PHONY: demo
-demo: services-up
-	$(LOCAL)/bin/probe topics $(KAFKA) 4 predictions outcomes dead-letters
-	@echo
-	@echo "Kafka:      $(KAFKA)   topics: predictions, outcomes, dead-letters"
-	@echo "ClickHouse: $(CLICKHOUSE) (native protocol)   clickhouse-client --port $(lastword $(subst :, ,$(CLICKHOUSE)))"
-	@echo "Stop them:  make services-down"
+demo: services-up build
+	go build -o $(LOCAL)/bin/demo ./deploy/demo
+	$(LOCAL)/bin/demo --driftd $(BIN)/driftd --probe $(LOCAL)/bin/probe --kafka $(KAFKA) --clickhouse $(CLICKHOUSE) --dir $(LOCAL)/demo

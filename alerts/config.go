@@ -29,6 +29,9 @@ type Config struct {
 	// seen is forgotten, so retired models and features do not accumulate.
 	// Replays older than this would be evaluated afresh. Default 7 days.
 	StateRetention Duration `yaml:"state_retention,omitempty"`
+	// RevisionHorizon is how many past windows a performance rule keeps so
+	// that a late-label revision of one of them is re-evaluated. Default 48.
+	RevisionHorizon int `yaml:"revision_horizon,omitempty"`
 }
 
 // Rule is one alerting rule. Unset fields take the defaults of the metric
@@ -129,15 +132,16 @@ type Delivery struct {
 
 // Delivery defaults.
 const (
-	DefaultTimeout        = 10 * time.Second
-	DefaultInitialBackoff = time.Second
-	DefaultMaxBackoff     = 5 * time.Minute
-	DefaultMaxAge         = 24 * time.Hour
-	DefaultKeepDelivered  = 72 * time.Hour
-	DefaultConcurrency    = 4
-	DefaultRepeatInterval = 4 * time.Hour
-	DefaultFor            = 1
-	DefaultStateRetention = 7 * 24 * time.Hour
+	DefaultTimeout         = 10 * time.Second
+	DefaultInitialBackoff  = time.Second
+	DefaultMaxBackoff      = 5 * time.Minute
+	DefaultMaxAge          = 24 * time.Hour
+	DefaultKeepDelivered   = 72 * time.Hour
+	DefaultConcurrency     = 4
+	DefaultRepeatInterval  = 4 * time.Hour
+	DefaultFor             = 1
+	DefaultStateRetention  = 7 * 24 * time.Hour
+	DefaultRevisionHorizon = 48
 )
 
 // ParseConfig decodes an `alerts:` section strictly (unknown keys are
@@ -188,8 +192,18 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		if (t.Kind == KindWebhook || t.Kind == KindTemplate) && t.SigningKey == "" && c.Delivery.SigningKey == "" {
+			v.add(fmt.Sprintf("alerts.targets[%d].signing_key", i),
+				"required for a %s target (or set alerts.delivery.signing_key): receivers must be able to verify requests", t.Kind)
+		}
+	}
 	c.Delivery.validate(&v)
 	v.duration("alerts.state_retention", c.StateRetention, false)
+	if c.RevisionHorizon < 0 {
+		v.add("alerts.revision_horizon", "must not be negative")
+	}
 	return v.err()
 }
 

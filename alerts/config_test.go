@@ -118,6 +118,7 @@ delivery:
 		`alerts.rules[5].resolve_threshold: 0.3 is on the alerting side of threshold 0.2`,
 		`alerts.targets[0].name: required`,
 		`alerts.targets[0].url: required for a webhook target`,
+		`alerts.targets[0].signing_key: required for a webhook target (or set alerts.delivery.signing_key)`,
 		`alerts.targets[1].webhook_url: required for a slack target`,
 		`alerts.targets[2].name: duplicate of targets[1] ("s")`,
 		`alerts.targets[2].routing_key: required for a pagerduty target`,
@@ -196,6 +197,9 @@ func TestDocsExamples(t *testing.T) {
 		if err := dec.Decode(&wrapper); err != nil {
 			t.Errorf("example %d: %v\n%s", i, err, b)
 			continue
+		}
+		if wrapper.Alerts.Delivery.SigningKey == "" {
+			wrapper.Alerts.Delivery.SigningKey = "set in the full config"
 		}
 		if err := wrapper.Alerts.Validate(); err != nil {
 			t.Errorf("example %d: %v\n%s", i, err, b)

@@ -33,13 +33,18 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.runMu.Unlock()
 	defer close(e.runDone)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(e.stopCtx, cancel)
-	defer stop()
-
+	// Deferred in this order so that cancel runs before the wait.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Go(func() { // Close stops Run too
+		select {
+		case <-e.stopped:
+			cancel()
+		case <-ctx.Done():
+		}
+	})
 	sweep := time.NewTicker(sweepEvery)
 	defer sweep.Stop()
 	e.sweep(ctx)

@@ -86,13 +86,14 @@ type Engine struct {
 	state     map[string]*entry
 	newest    time.Time // latest window start in state
 	retention time.Duration
+	horizon   int // windows of history kept for performance metrics
 	closed    bool
 
 	q    queue
 	wake chan struct{}
 
-	stop     context.CancelFunc
-	stopCtx  context.Context //nolint:containedctx // lifetime of the engine, cancelled by Close
+	stopped  chan struct{} // closed by Close
+	stopOnce sync.Once
 	runMu    sync.Mutex
 	runDone  chan struct{}
 	closeErr error
@@ -101,7 +102,7 @@ type Engine struct {
 // NewEngine validates cfg, opens (or creates) the state and outbox in
 // opts.Dir and loads what a previous engine left there, including
 // deliveries it had not finished.
-func NewEngine(cfg Config, opts Options) (*Engine, error) {
+func NewEngine(cfg Config, opts Options) (_ *Engine, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -109,6 +110,11 @@ func NewEngine(cfg Config, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			_ = st.close()
+		}
+	}()
 	e := &Engine{
 		targets: map[string]*target{}, delivery: cfg.Delivery, store: st,
 		log: opts.Logger.With().Str("component", "alerts").Logger(),
@@ -157,10 +163,14 @@ func NewEngine(cfg Config, opts Options) (*Engine, error) {
 		}
 	}
 	e.retention = durOr(cfg.StateRetention, DefaultStateRetention)
+	e.horizon = cfg.RevisionHorizon
+	if e.horizon == 0 {
+		e.horizon = DefaultRevisionHorizon
+	}
 	if err := e.loadOutbox(); err != nil {
 		return nil, err
 	}
-	e.stopCtx, e.stop = context.WithCancel(context.Background())
+	e.stopped = make(chan struct{})
 	return e, nil
 }
 
@@ -287,12 +297,28 @@ func (e *Engine) Close() error {
 	e.mu.Lock()
 	e.closed = true
 	e.mu.Unlock()
-	e.stop()
+	e.stopOnce.Do(func() { close(e.stopped) })
 	e.runMu.Lock()
 	done := e.runDone
 	e.runMu.Unlock()
 	if done != nil {
 		<-done
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.store.close(); err != nil {
+		return fmt.Errorf("closing alert store: %w", err)
+	}
 	return nil
+}
+
+// historyLen is how many windows a machine remembers. Performance metrics
+// are revised as labels arrive, often after later windows closed, so they
+// keep RevisionHorizon windows; drift metrics are final at close except for
+// late events, so they keep the last window only.
+func (e *Engine) historyLen(r *rule) int {
+	if r.perf {
+		return e.horizon
+	}
+	return 1
 }

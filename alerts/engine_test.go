@@ -15,7 +15,7 @@ import (
 )
 
 func webhook(name, url, action string) Target {
-	return Target{Name: name, Kind: KindWebhook, URL: url, Action: action}
+	return Target{Name: name, Kind: KindWebhook, URL: url, Action: action, SigningKey: testKey}
 }
 
 // TestRetrainWebhookOncePerCrossing: F1 falling below τ fires one signed
@@ -182,6 +182,7 @@ func TestOutboxSurvivesKill(t *testing.T) {
 	// Killed right after WriteWindows returned: Run never started.
 	e1 := newEngine(t, cfg(down.srv.URL), dir, Options{})
 	write(t, e1, window(0, psi("amount", 0.5, 1000)))
+	kill(e1)
 
 	// Killed while retrying.
 	e2 := start(t, cfg(down.srv.URL), dir, Options{})

@@ -65,32 +65,20 @@ func (ev *evaluation) window(r *processor.WindowResult) {
 func (ev *evaluation) apply(ru *rule, r *processor.WindowResult, m processor.Metric, w Window) (Alert, bool) {
 	span := w.End.Sub(w.Start)
 	key := stateKey(ru.name, r.ID.Model, r.ID.Version, m.Feature, span)
-	cur, seen := ev.lookup(key)
-	replacing := false
-	if seen {
-		switch c := w.Start.Compare(cur.LastStart); {
-		case c < 0:
-			return Alert{}, false
-		case c == 0 && w.Revision <= cur.LastRevision:
-			return Alert{}, false
-		case c == 0:
-			replacing = true
-		}
-	}
-	base := cur.machine
-	if replacing && cur.Prev != nil {
-		base = *cur.Prev
-	}
+	cur, _ := ev.lookup(key)
 	id := func(ep time.Time) string { return alertID(ru.name, r.ID.Model, r.ID.Version, m.Feature, span, ep) }
-	breach := breached(ru.cmp, m.Value, ru.threshold)
-	next, tr := step(base, ru, breach, recovered(ru.cmp, m.Value, ru.resolve), id, w.Start, w.End)
-	if replacing {
-		next, tr = replace(cur.machine, next, tr)
+	o := observation{Start: w.Start, End: w.End, Revision: w.Revision, Value: m.Value}
+	next, tr, ok := advance(cur, ru, o, id, ev.engine.historyLen(ru))
+	if !ok {
+		return Alert{}, false
 	}
-	prev := base
-	ev.next[key] = &entry{machine: next, Rule: ru.name, Model: r.ID.Model, Version: r.ID.Version,
-		LastStart: w.Start, LastRevision: w.Revision, Prev: &prev}
+	next.Rule, next.Model, next.Version = ru.name, r.ID.Model, r.ID.Version
+	ev.next[key] = &next
+	return ev.announce(ru, r, m, w, tr)
+}
 
+// announce records a transition and returns the alert to notify, if any.
+func (ev *evaluation) announce(ru *rule, r *processor.WindowResult, m processor.Metric, w Window, tr transition) (Alert, bool) {
 	rec := AlertRecord{AlertID: tr.alertID, Rule: ru.name, Model: r.ID.Model, Version: r.ID.Version,
 		Feature: m.Feature, Metric: m.Name, Severity: ru.severity, Value: m.Value, Threshold: ru.threshold,
 		WindowStart: w.Start, WindowEnd: w.End, BaselineID: r.BaselineID, At: ev.now}

@@ -187,7 +187,12 @@ func (r *running) abandon() {
 	<-r.done
 	r.cancel = nil
 	r.client.CloseIdleConnections()
+	kill(r.Engine)
 }
+
+// kill releases what the operating system would release when the process
+// dies (the directory lock), and nothing else.
+func kill(e *Engine) { _ = e.store.close() }
 
 func write(t *testing.T, e *Engine, results ...processor.WindowResult) {
 	t.Helper()

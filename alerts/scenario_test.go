@@ -122,7 +122,7 @@ func runScenario(t *testing.T, sc scenario) string {
 			int(n.Window.End.Sub(t0).Hours()), n.Window.Revision)
 		var parts []string
 		for _, a := range n.Alerts {
-			p := fmt.Sprintf(" %s/%s=%g", a.Rule, a.Feature, a.Value)
+			p := fmt.Sprintf(" %s/%s=%g@w%d", a.Rule, a.Feature, a.Value, int(a.StartsAt.Sub(t0).Hours()))
 			if a.Repeat {
 				p += "(repeat)"
 			}

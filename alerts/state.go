@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"slices"
 	"time"
 )
 
@@ -24,18 +25,58 @@ type machine struct {
 	LastNotified time.Time `json:"last_notified,omitzero"`
 }
 
-// entry is the persisted state of one (rule, model, version, feature).
+// entry is the persisted state of one (rule, model, version, feature,
+// span).
 type entry struct {
 	machine
 	Rule    string `json:"rule"`
 	Model   string `json:"model"`
 	Version string `json:"version"`
-	// LastStart and LastRevision identify the last window applied; a window
-	// that is not newer is a replay and is ignored, except a higher revision
-	// of the last window, which replaces it starting from Prev.
-	LastStart    time.Time `json:"last_start"`
-	LastRevision uint64    `json:"last_revision"`
-	Prev         *machine  `json:"prev,omitempty"`
+	// LastStart is the start of the newest window applied.
+	LastStart time.Time `json:"last_start"`
+	// History holds the last windows applied, oldest first, and Base the
+	// machine before History[0]. A window not newer than the last one is a
+	// replay unless it is a higher revision of a window still in History
+	// (late labels), or one History skipped (it lacked samples then); the
+	// machine is then recomputed from Base and reconciled with what was
+	// already announced.
+	Base    machine       `json:"base"`
+	History []observation `json:"history,omitempty"`
+	// Trimmed is set once windows have left History: Base is then no
+	// longer the initial state, and nothing can go before History[0].
+	Trimmed bool `json:"trimmed,omitempty"`
+}
+
+// observation is one window's value as a machine saw it.
+type observation struct {
+	Start    time.Time `json:"s"`
+	End      time.Time `json:"e"`
+	Revision uint64    `json:"r"`
+	Value    float64   `json:"v"`
+}
+
+// placement says where an observation goes in a history.
+type placement int
+
+const (
+	placeSkip    placement = iota // a replay or older than the history
+	placeAppend                   // newer than every window seen
+	placeReplace                  // a higher revision of a window in the history
+	placeInsert                   // a window the history lacks, within its span
+)
+
+func place(hist []observation, trimmed bool, o observation) (placement, int) {
+	if len(hist) == 0 || o.Start.After(hist[len(hist)-1].Start) {
+		return placeAppend, len(hist)
+	}
+	i, found := slices.BinarySearchFunc(hist, o.Start, func(h observation, t time.Time) int { return h.Start.Compare(t) })
+	switch {
+	case found && o.Revision > hist[i].Revision:
+		return placeReplace, i
+	case found, i == 0 && trimmed:
+		return placeSkip, 0
+	}
+	return placeInsert, i
 }
 
 // stateKey names a machine. Windows of different spans (the tumbling
@@ -93,21 +134,65 @@ func step(m machine, r *rule, breach, recov bool, id func(episode time.Time) str
 	return m, tr
 }
 
-// replace reconciles re-evaluating a window (a higher revision) with what
-// the earlier revision already announced: an alert announced as firing is
-// not announced again, and one the new revision disproves is resolved.
-func replace(old, next machine, tr transition) (machine, transition) {
-	switch {
-	case old.State == AlertFiring && next.State == AlertFiring && old.AlertID == next.AlertID:
-		next.LastNotified = old.LastNotified
-		tr.fired, tr.repeat = false, false
-	case old.State == AlertFiring && next.State != AlertFiring:
-		tr = transition{resolved: true, alertID: old.AlertID, episodeStart: old.EpisodeStart}
-		if next.State != AlertPending {
-			next = machine{State: AlertResolved}
+// advance applies one observation to an entry: the next entry (without
+// its identifying fields), the transition to announce, and false when the
+// observation is a replay or too old to matter. historyLen bounds History.
+func advance(cur entry, r *rule, o observation, id func(time.Time) string, historyLen int) (entry, transition, bool) {
+	where, i := place(cur.History, cur.Trimmed, o)
+	hist := slices.Clone(cur.History)
+	var (
+		next machine
+		tr   transition
+	)
+	switch where {
+	case placeSkip:
+		return entry{}, transition{}, false
+	case placeAppend:
+		next, tr = r.stepObs(cur.machine, o, id)
+		hist = append(hist, o)
+	case placeReplace, placeInsert:
+		if where == placeReplace {
+			hist[i] = o
+		} else {
+			hist = slices.Insert(hist, i, o)
 		}
-	case old.State == AlertResolved && next.State == AlertResolved && old.AlertID == next.AlertID:
-		tr.resolved = false
+		m := cur.Base
+		for _, h := range hist {
+			m, _ = r.stepObs(m, h, id)
+		}
+		next, tr = reconcile(cur.machine, m, hist[len(hist)-1].End)
 	}
-	return next, tr
+	base, trimmed := cur.Base, cur.Trimmed
+	for len(hist) > historyLen {
+		base, _ = r.stepObs(base, hist[0], id)
+		hist, trimmed = hist[1:], true
+	}
+	return entry{machine: next, LastStart: hist[len(hist)-1].Start, Base: base, History: hist, Trimmed: trimmed}, tr, true
+}
+
+// stepObs advances m by one observation.
+func (r *rule) stepObs(m machine, o observation, id func(time.Time) string) (machine, transition) {
+	return step(m, r, breached(r.cmp, o.Value, r.threshold), recovered(r.cmp, o.Value, r.resolve), id, o.Start, o.End)
+}
+
+// reconcile turns a machine recomputed after a revision into what to
+// announce, given what the old machine had announced: an alert firing in
+// both keeps its identity and is not announced again; one the recomputation
+// no longer supports resolves; one it newly supports fires.
+func reconcile(old, next machine, at time.Time) (machine, transition) {
+	switch {
+	case old.State == AlertFiring && next.State == AlertFiring:
+		next.AlertID, next.EpisodeStart, next.LastNotified = old.AlertID, old.EpisodeStart, old.LastNotified
+		return next, transition{}
+	case old.State == AlertFiring:
+		tr := transition{resolved: true, alertID: old.AlertID, episodeStart: old.EpisodeStart}
+		if next.State != AlertPending {
+			next = machine{State: AlertResolved, AlertID: old.AlertID, EpisodeStart: old.EpisodeStart}
+		}
+		return next, tr
+	case next.State == AlertFiring:
+		next.LastNotified = at
+		return next, transition{fired: true, alertID: next.AlertID, episodeStart: next.EpisodeStart}
+	}
+	return next, transition{}
 }

@@ -24,7 +24,8 @@ import (
 // version; nothing depends on a clean shutdown. One file per delivery keeps
 // updates independent and compaction trivial (delete old done files).
 type store struct {
-	dir string
+	dir  string
+	lock *os.File // held while the store is open; nil where unsupported
 }
 
 // delivery is one notification to one target, as stored in the outbox.
@@ -52,6 +53,9 @@ const (
 	StateExpired   = "expired"
 )
 
+// errLocked means another engine holds the directory.
+var errLocked = errors.New("directory is used by another driftd alert engine")
+
 func deliveryID(notificationID, target string) string {
 	return hashID("delivery", notificationID, target)
 }
@@ -65,16 +69,31 @@ func openStore(dir string) (*store, error) {
 			return nil, fmt.Errorf("creating alert store: %w", err)
 		}
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening alert store: %w", err)
+	}
 	// Leftovers of writes interrupted by a crash: never renamed, so never
 	// part of the store.
 	tmp, err := os.ReadDir(filepath.Join(dir, "tmp"))
 	if err != nil {
+		_ = lock.Close()
 		return nil, fmt.Errorf("reading alert store: %w", err)
 	}
 	for _, e := range tmp {
 		_ = os.Remove(filepath.Join(dir, "tmp", e.Name()))
 	}
-	return &store{dir: dir}, nil
+	return &store{dir: dir, lock: lock}, nil
+}
+
+// close releases the directory lock.
+func (s *store) close() error {
+	if s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close()
+	s.lock = nil
+	return err
 }
 
 // writeFiles writes each file atomically, then syncs the directories once.

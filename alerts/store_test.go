@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +40,7 @@ func TestCrashLeftovers(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	e.Close()
 	logs := &syncBuffer{}
 	e2 := newEngine(t, cfg, dir, Options{Logger: zerolog.New(logs)})
 	defer e2.Close()
@@ -59,5 +61,15 @@ func TestCrashLeftovers(t *testing.T) {
 	if got := queuedNotifications(e2); len(got) != 1 {
 		t.Fatalf("replay after restart queued %v", got)
 	}
+}
+
+func TestOneEnginePerDirectory(t *testing.T) {
+	dir := t.TempDir()
+	e := newEngine(t, Config{}, dir, Options{})
+	if _, err := NewEngine(Config{}, Options{Dir: dir}); !errors.Is(err, errLocked) {
+		t.Fatalf("second engine on %s: %v", dir, err)
+	}
 	e.Close()
+	e2 := newEngine(t, Config{}, dir, Options{})
+	e2.Close()
 }

@@ -4,6 +4,8 @@
 package processor
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/driftd/driftd/stats"
@@ -33,9 +35,10 @@ type LatencySummary struct {
 // labels change its performance; consumers keep the highest revision.
 type WindowResult struct {
 	ID WindowID
-	// Revision orders re-emissions of the same window: 1 at close, then
-	// increasing. It is deterministic for a given input so a replay writes
-	// the same revisions.
+	// Revision orders re-emissions of the same window; consumers keep the
+	// highest. It is derived from content (1 + labelled outcomes + late
+	// events; a rolling view sums its windows' revisions), so it grows with
+	// the content and a replay ends at the same highest revision.
 	Revision uint64
 	// BaselineID names the profile the window was compared with; empty when
 	// the model version has no baseline (then drift measures are nil).
@@ -153,4 +156,13 @@ type RejectStat struct {
 	Topic  string    // source topic
 	Reason string    // a small enum: "malformed_json", "missing_field", ...
 	Count  int64
+}
+
+// sortResults orders results by model, version, start, span, so a batch
+// handed to sinks is deterministic.
+func sortResults(rs []WindowResult) {
+	slices.SortFunc(rs, func(a, b WindowResult) int {
+		return cmp.Or(cmp.Compare(a.ID.Model, b.ID.Model), cmp.Compare(a.ID.Version, b.ID.Version),
+			a.ID.Start.Compare(b.ID.Start), a.ID.End.Compare(b.ID.End))
+	})
 }

@@ -3,6 +3,7 @@ package sinks
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -30,10 +31,15 @@ type ClickHouse struct {
 	m    *metrics
 	now  func() time.Time
 	gc   *groupCommit
+
+	// closed ends retry loops on Close, so a write blocked by an outage
+	// does not outlive the sink.
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // Open connects, checks the schema is at this build's version (run Migrate
-// first) and returns a ready sink.
+// first, or set AutoMigrate) and returns a ready sink.
 func Open(ctx context.Context, cfg Config, log zerolog.Logger, reg prometheus.Registerer) (*ClickHouse, error) {
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
@@ -43,6 +49,11 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger, reg prometheus.Re
 	if err != nil {
 		return nil, err
 	}
+	if cfg.AutoMigrate {
+		if _, _, err := Migrate(ctx, cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	conn, err := dial(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -51,7 +62,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger, reg prometheus.Re
 		conn.Close()
 		return nil, err
 	}
-	c := &ClickHouse{cfg: cfg, conn: conn, m: m, now: time.Now,
+	c := &ClickHouse{cfg: cfg, conn: conn, m: m, now: time.Now, closed: make(chan struct{}),
 		log: log.With().Str("component", "clickhouse").Str("database", cfg.Database).Logger()}
 	if cfg.FlushInterval > 0 {
 		c.gc = newGroupCommit(c)
@@ -62,6 +73,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger, reg prometheus.Re
 // Close releases the connections. Calls still blocked in a write end with
 // an error.
 func (c *ClickHouse) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
 	if c.gc != nil {
 		c.gc.close()
 	}
@@ -134,6 +146,9 @@ type table[R any] struct {
 	name    string
 	columns string
 	values  func(*R) []any
+	// columnar, when set, returns one slice per column for rows; faster
+	// than values for large tables.
+	columnar func([]R) []any
 }
 
 // insert writes rows in INSERTs of at most BatchRows, each retried on its
@@ -161,10 +176,19 @@ func sendBatch[R any](ctx context.Context, conn driver.Conn, query string, t *ta
 	if err != nil {
 		return fmt.Errorf("preparing insert: %w", err)
 	}
-	for i := range rows {
-		if err := b.Append(t.values(&rows[i])...); err != nil {
-			_ = b.Abort()
-			return errBadData{fmt.Errorf("appending row %d: %w", i, err)}
+	if t.columnar != nil {
+		for i, col := range t.columnar(rows) {
+			if err := b.Column(i).Append(col); err != nil {
+				_ = b.Abort()
+				return errBadData{fmt.Errorf("appending column %d: %w", i, err)}
+			}
+		}
+	} else {
+		for i := range rows {
+			if err := b.Append(t.values(&rows[i])...); err != nil {
+				_ = b.Abort()
+				return errBadData{fmt.Errorf("appending row %d: %w", i, err)}
+			}
 		}
 	}
 	if err := b.Send(); err != nil {

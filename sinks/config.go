@@ -114,6 +114,10 @@ type Config struct {
 	// on servers that support TTL (19.6 and later). Rounded to whole days.
 	Retention time.Duration `yaml:"retention"`
 
+	// AutoMigrate makes Open run Migrate first, so `driftd run` creates or
+	// upgrades the schema at start.
+	AutoMigrate bool `yaml:"auto_migrate"`
+
 	// Thresholds fills window_metrics.threshold and drifted; nil leaves
 	// every threshold NULL.
 	Thresholds ThresholdFunc `yaml:"-" json:"-"`

@@ -169,3 +169,24 @@ func section(doc, heading string) string {
 	}
 	return rest
 }
+
+func TestTLSConfig(t *testing.T) {
+	if cfg, err := (TLSConfig{}).build(); cfg != nil || err != nil {
+		t.Errorf("disabled TLS: %v, %v", cfg, err)
+	}
+	dir := t.TempDir()
+	if _, err := (TLSConfig{Enabled: true, CAFile: dir + "/missing.pem"}).build(); err == nil || !strings.Contains(err.Error(), "clickhouse.tls.ca_file") {
+		t.Errorf("missing CA file: %v", err)
+	}
+	bad := dir + "/bad.pem"
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (TLSConfig{Enabled: true, CAFile: bad}).build(); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("bad CA file: %v", err)
+	}
+	cfg, err := (TLSConfig{Enabled: true, ServerName: "ch.internal"}).build()
+	if err != nil || cfg.ServerName != "ch.internal" || cfg.MinVersion == 0 {
+		t.Errorf("enabled TLS: %+v, %v", cfg, err)
+	}
+}

@@ -53,6 +53,11 @@ func TestDashboardShape(t *testing.T) {
 		if len(p.Targets) == 0 || !strings.Contains(p.Targets[0].RawSQL, "${database}.") {
 			t.Errorf("panel %q has no query on ${database}", p.Title)
 		}
+		// Hourly windows and rolling views share the tables: a panel on
+		// them must pick one span.
+		if q := p.Targets[0].RawSQL; strings.Contains(q, ".window_") && !strings.Contains(q, "${span}") {
+			t.Errorf("panel %q mixes window spans", p.Title)
+		}
 	}
 }
 
@@ -67,7 +72,7 @@ func TestDashboardQueriesIntegration(t *testing.T) {
 	conn := migrated(t, cfg)
 	c, _ := openSink(t, cfg)
 	newFixture(time.Now()).write(t, c)
-	expand := strings.NewReplacer("${database}", cfg.Database, "${model}", "fraud", "${version}", "v3", "${drift_metric}", "psi")
+	expand := strings.NewReplacer("${database}", cfg.Database, "${model}", "fraud", "${version}", "v3", "${drift_metric}", "psi", "${span}", "3600")
 	for _, p := range loadDashboard(t).Panels {
 		q := timeFilterRE.ReplaceAllString(expand.Replace(p.Targets[0].RawSQL), "$1 >= now() - INTERVAL 7 DAY")
 		if rows := runQuery(t, conn, q); len(rows) == 0 {

@@ -3,9 +3,6 @@ package sinks
 import (
 	"context"
 	"fmt"
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,52 +10,18 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/driftd/driftd/alerts"
+	"github.com/driftd/driftd/internal/testservices"
 	"github.com/driftd/driftd/processor"
 	"github.com/driftd/driftd/stats"
 )
 
-// clickhouseAddr is a stand-in for internal/testservices until it lands on
-// main: the address of the real server, or a skip (a failure under
-// DRIFTD_REQUIRE_SERVICES=1).
-func clickhouseAddr(tb testing.TB) string {
-	tb.Helper()
-	addr := os.Getenv("DRIFTD_TEST_CLICKHOUSE_ADDR")
-	if addr == "" {
-		if os.Getenv("DRIFTD_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("DRIFTD_TEST_CLICKHOUSE_ADDR is not set and DRIFTD_REQUIRE_SERVICES=1")
-		}
-		tb.Skip("DRIFTD_TEST_CLICKHOUSE_ADDR not set: skipping ClickHouse integration test")
-	}
-	return addr
-}
-
-var nonIdent = regexp.MustCompile(`[^A-Za-z0-9_]+`)
-
-// testConfig returns a config for a fresh database of this test, dropped
-// when the test ends.
+// testConfig returns a config for a fresh database of this test on the
+// real server (skipped, or failed under DRIFTD_REQUIRE_SERVICES=1, when
+// there is none), dropped when the test ends.
 func testConfig(tb testing.TB) Config {
 	tb.Helper()
-	addr := clickhouseAddr(tb)
-	name := strings.ToLower(nonIdent.ReplaceAllString(tb.Name(), "_"))
-	if len(name) > 40 {
-		name = name[:40]
-	}
-	db := fmt.Sprintf("t_%s_%d", name, time.Now().UnixNano()%1_000_000_000)
-	cfg := Config{Addr: []string{addr}, Database: db}.Defaults()
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := dial(ctx, cfg)
-		if err != nil {
-			tb.Errorf("dropping %s: %v", db, err)
-			return
-		}
-		defer conn.Close()
-		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
-			tb.Errorf("dropping %s: %v", db, err)
-		}
-	})
-	return cfg
+	addr := testservices.ClickHouse(tb)
+	return Config{Addr: []string{addr}, Database: testservices.Database(tb, addr)}.Defaults()
 }
 
 // migrated creates the schema and returns a raw connection for assertions.
@@ -117,6 +80,9 @@ func newFixture(now time.Time) *fixture {
 		if h > 6 && h%2 == 0 {
 			f.revised = append(f.revised, fixtureWindow(f.hourStart, "fraud", "v3", h, 2))
 		}
+		if h%6 == 1 {
+			f.windows = append(f.windows, rollingView(f.hourStart, "v3", h), rollingView(f.hourStart, "v4", h))
+		}
 	}
 	at := func(h int) time.Time { return f.hourStart.Add(-time.Duration(h) * time.Hour) }
 	rec := func(id, feature, state string, h int, v float64) alerts.AlertRecord {
@@ -128,13 +94,16 @@ func newFixture(now time.Time) *fixture {
 		rec("a1", "amount", "pending", 11, 0.25), rec("a1", "amount", "firing", 10, 0.3),
 		rec("a1", "amount", "resolved", 4, 0.1), rec("a2", "country", "firing", 2, 0.4),
 	}
+	delivered := alerts.DeliveryRecord{NotificationID: "n1", Target: "oncall", Kind: "firing", Model: "fraud",
+		AlertIDs: []string{"a1"}, WindowStart: at(10), State: "delivered", Attempts: 2, LastStatus: 200,
+		FirstAttempt: at(9), FinalAt: at(9).Add(time.Minute)}
 	f.deliv = []alerts.DeliveryRecord{
-		{NotificationID: "n1", Target: "oncall", Kind: "slack", Model: "fraud", AlertIDs: []string{"a1"},
-			WindowStart: at(10), State: "retrying", Attempts: 1, LastStatus: 503, LastError: "service unavailable", FirstAttempt: at(9)},
-		{NotificationID: "n1", Target: "oncall", Kind: "slack", Model: "fraud", AlertIDs: []string{"a1"},
-			WindowStart: at(10), State: "delivered", Attempts: 2, LastStatus: 200, FirstAttempt: at(9), FinalAt: at(9).Add(time.Minute)},
-		{NotificationID: "n2", Target: "retrain", Kind: "webhook", Model: "fraud", AlertIDs: []string{"a1", "a2"},
+		delivered,
+		delivered, // recorded again after a restart
+		{NotificationID: "n2", Target: "retrain", Kind: "firing", Model: "fraud", AlertIDs: []string{"a1", "a2"},
 			WindowStart: at(2), State: "failed", Attempts: 5, LastStatus: 400, LastError: "bad request", FirstAttempt: at(1), FinalAt: at(1).Add(10 * time.Minute)},
+		{NotificationID: "n3", Target: "oncall", Kind: "resolved", Model: "fraud", AlertIDs: []string{"a1"},
+			WindowStart: at(4), State: "expired", Attempts: 7, LastStatus: 503, LastError: "service unavailable", FirstAttempt: at(3), FinalAt: at(1)},
 	}
 	minute := now.UTC().Truncate(time.Minute)
 	f.rejects = []processor.RejectStat{
@@ -220,6 +189,27 @@ func fixtureWindow(hourStart time.Time, model, version string, h, revision int) 
 	}
 }
 
+// rollingView is the 24 h view ending with window h, as the processor emits
+// next to the hourly windows. Its figures are extreme so a query that
+// forgets to keep to hourly windows returns wrong rows.
+func rollingView(hourStart time.Time, version string, h int) processor.WindowResult {
+	w := fixtureWindow(hourStart, "fraud", version, h, 1)
+	w.ID.Start = w.ID.End.Add(-24 * time.Hour)
+	w.Events *= 24
+	for name, fr := range w.Features {
+		fr.PSI = ptr(9)
+		fr.MissingRate.Current = ptr(0.9)
+		fr.NewCategories = []string{"ROLLING"}
+		w.Features[name] = fr
+	}
+	w.Performance.F1 = ptr(0.01)
+	w.Performance.Support *= 24
+	w.Latency = &processor.LatencySummary{Count: w.Events, P50: 999, P95: 9999, P99: 99999}
+	return w
+}
+
+func hourly(w *processor.WindowResult) bool { return w.ID.End.Sub(w.ID.Start) == time.Hour }
+
 // write stores the whole fixture the way a replaying processor would: every
 // window twice, then the revisions, alerts twice.
 func (f *fixture) write(tb testing.TB, c *ClickHouse) {
@@ -251,13 +241,13 @@ func (f *fixture) write(tb testing.TB, c *ClickHouse) {
 func (f *fixture) latest() []processor.WindowResult {
 	type key struct {
 		model, version string
-		start          time.Time
+		start, end     time.Time
 	}
 	idx := map[key]int{}
 	var out []processor.WindowResult
 	for _, set := range [][]processor.WindowResult{f.windows, f.revised} {
 		for _, w := range set {
-			k := key{w.ID.Model, w.ID.Version, w.ID.Start}
+			k := key{w.ID.Model, w.ID.Version, w.ID.Start, w.ID.End}
 			if i, ok := idx[k]; ok {
 				out[i] = w
 				continue

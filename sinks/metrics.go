@@ -2,6 +2,7 @@ package sinks
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -57,4 +58,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+func (m *metrics) written(table string, rows int, took time.Duration) {
+	m.latency.WithLabelValues(table).Observe(took.Seconds())
+	m.rows.WithLabelValues(table).Add(float64(rows))
+	m.batches.WithLabelValues(table).Inc()
+	m.lastSuccess.SetToCurrentTime()
 }

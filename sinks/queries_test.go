@@ -201,9 +201,10 @@ func cellEqual(got, want any) bool {
 	return reflect.DeepEqual(got, want)
 }
 
-// inLast24h mirrors "window_start >= now() - INTERVAL 24 HOUR".
+// inLast24h mirrors "window_start >= now() - INTERVAL 24 HOUR AND
+// window_end = window_start + INTERVAL 1 HOUR".
 func inLast24h(w *processor.WindowResult, now time.Time) bool {
-	return !w.ID.Start.Before(now.Add(-24 * time.Hour))
+	return hourly(w) && !w.ID.Start.Before(now.Add(-24*time.Hour))
 }
 
 func expectTopDrifted(f *fixture, now time.Time, _ *time.Location) [][]any {
@@ -240,7 +241,7 @@ func expectTopDrifted(f *fixture, now time.Time, _ *time.Location) [][]any {
 func fraudModelRows(f *fixture, now time.Time, versions ...string) []processor.WindowResult {
 	var out []processor.WindowResult
 	for _, w := range f.latest() {
-		if w.ID.Model == "fraud" && slices.Contains(versions, w.ID.Version) && !w.ID.Start.Before(now.Add(-7*24*time.Hour)) {
+		if w.ID.Model == "fraud" && slices.Contains(versions, w.ID.Version) && hourly(&w) && !w.ID.Start.Before(now.Add(-7*24*time.Hour)) {
 			out = append(out, w)
 		}
 	}
@@ -332,6 +333,9 @@ func expectCoverageByDay(f *fixture, _ time.Time, loc *time.Location) [][]any {
 	type agg struct{ events, support int64 }
 	by := map[key]*agg{}
 	for _, w := range f.latest() {
+		if !hourly(&w) {
+			continue
+		}
 		s := w.ID.Start.In(loc)
 		k := key{time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, time.UTC), w.ID.Model, w.ID.Version}
 		if by[k] == nil {

@@ -119,6 +119,7 @@ func backoff(attempt int, initial, maxWait time.Duration, rnd func() float64) ti
 // spent, or ctx ends. Each attempt gets its own InsertTimeout.
 func (c *ClickHouse) retry(ctx context.Context, table string, rows int, op func(ctx context.Context) error) error {
 	start := time.Now()
+	where := fmt.Sprintf("writing %d rows to %s.%s", rows, c.cfg.Database, table)
 	var lastReason string
 	blocked := false
 	defer func() {
@@ -129,17 +130,19 @@ func (c *ClickHouse) retry(ctx context.Context, table string, rows int, op func(
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			c.m.errors.WithLabelValues(table, reasonCanceled).Inc()
-			return fmt.Errorf("writing %d rows to %s.%s: %w", rows, c.cfg.Database, table, err)
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		select {
+		case <-c.closed:
+			return fmt.Errorf("%s: %w", where, ErrClosed)
+		default:
 		}
 		actx, cancel := context.WithTimeout(ctx, c.cfg.InsertTimeout)
 		t0 := time.Now()
 		err := op(actx)
 		cancel()
 		if err == nil {
-			c.m.latency.WithLabelValues(table).Observe(time.Since(t0).Seconds())
-			c.m.rows.WithLabelValues(table).Add(float64(rows))
-			c.m.batches.WithLabelValues(table).Inc()
-			c.m.lastSuccess.SetToCurrentTime()
+			c.m.written(table, rows, time.Since(t0))
 			if lastReason != "" {
 				c.log.Info().Str("table", table).Int("attempts", attempt+1).Dur("waited", time.Since(start)).Msg("clickhouse write recovered")
 			}
@@ -147,16 +150,15 @@ func (c *ClickHouse) retry(ctx context.Context, table string, rows int, op func(
 		}
 		if ctx.Err() != nil {
 			c.m.errors.WithLabelValues(table, reasonCanceled).Inc()
-			return fmt.Errorf("writing %d rows to %s.%s: %w (last error: %w)", rows, c.cfg.Database, table, ctx.Err(), err)
+			return fmt.Errorf("%s: %w (last error: %w)", where, ctx.Err(), err)
 		}
 		reason, retryable := classify(err)
 		c.m.errors.WithLabelValues(table, reason).Inc()
 		if !retryable {
-			return fmt.Errorf("writing %d rows to %s.%s: %s error, %w: %w", rows, c.cfg.Database, table, reason, ErrNotRetryable, err)
+			return fmt.Errorf("%s: %s error, %w: %w", where, reason, ErrNotRetryable, err)
 		}
-		if (c.cfg.MaxRetries > 0 && attempt >= c.cfg.MaxRetries) ||
-			(c.cfg.MaxRetryElapsed > 0 && time.Since(start) >= c.cfg.MaxRetryElapsed) {
-			return fmt.Errorf("writing %d rows to %s.%s: giving up after %d attempts in %s: %w", rows, c.cfg.Database, table, attempt+1, time.Since(start).Round(time.Millisecond), err)
+		if c.budgetSpent(attempt, start) {
+			return fmt.Errorf("%s: giving up after %d attempts in %s: %w", where, attempt+1, time.Since(start).Round(time.Millisecond), err)
 		}
 		if reason != lastReason {
 			c.log.Warn().Err(err).Str("table", table).Str("reason", reason).Msg("clickhouse write failed, retrying (back-pressure until it succeeds)")
@@ -167,12 +169,24 @@ func (c *ClickHouse) retry(ctx context.Context, table string, rows int, op func(
 			c.m.backlog.Inc()
 		}
 		c.m.retries.WithLabelValues(table).Inc()
-		wait := backoff(attempt, c.cfg.RetryInitial, c.cfg.RetryMax, rand.Float64)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
+		c.sleep(ctx, backoff(attempt, c.cfg.RetryInitial, c.cfg.RetryMax, rand.Float64))
+	}
+}
+
+// budgetSpent reports whether MaxRetries or MaxRetryElapsed (when set) are
+// used up after attempt (0-based) failed.
+func (c *ClickHouse) budgetSpent(attempt int, start time.Time) bool {
+	return (c.cfg.MaxRetries > 0 && attempt >= c.cfg.MaxRetries) ||
+		(c.cfg.MaxRetryElapsed > 0 && time.Since(start) >= c.cfg.MaxRetryElapsed)
+}
+
+// sleep waits d, or less when ctx ends or the sink closes.
+func (c *ClickHouse) sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-c.closed:
+	case <-t.C:
 	}
 }

@@ -1,6 +1,7 @@
 package sinks
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -84,13 +85,14 @@ func TestTableValuesMatchColumns(t *testing.T) {
 			t.Errorf("%s: %d columns, %d values", name, n, len(values))
 		}
 	}
-	check(metricTable.name, metricTable.columns, metricTable.values(&metricRow{}))
-	check(histogramTable.name, histogramTable.columns, histogramTable.values(&histogramRow{}))
-	check(performanceTable.name, performanceTable.columns, performanceTable.values(&performanceRow{}))
-	check(qualityTable.name, qualityTable.columns, qualityTable.values(&qualityRow{}))
-	check(latencyTable.name, latencyTable.columns, latencyTable.values(&latencyRow{}))
+	check(metricTable.name, metricTable.columns, metricTable.values(&metricRow{windowKey: &windowKey{}}))
+	check(histogramTable.name, histogramTable.columns, histogramTable.values(&histogramRow{windowKey: &windowKey{}}))
+	check(performanceTable.name, performanceTable.columns, performanceTable.values(&performanceRow{windowKey: &windowKey{}}))
+	check(qualityTable.name, qualityTable.columns, qualityTable.values(&qualityRow{windowKey: &windowKey{}}))
+	check(latencyTable.name, latencyTable.columns, latencyTable.values(&latencyRow{windowKey: &windowKey{}}))
 	check(rejectTable.name, rejectTable.columns, rejectTable.values(&processor.RejectStat{}))
 	check(alertTable.name, alertTable.columns, alertTable.values(&alerts.AlertRecord{}))
+	check(metricTable.name+" columnar", metricTable.columns, metricTable.columnar(nil))
 	check(deliveryTable.name, deliveryTable.columns, deliveryTable.values(&deliveryRow{rec: &alerts.DeliveryRecord{}}))
 }
 
@@ -98,5 +100,23 @@ func TestCounts(t *testing.T) {
 	got := counts([]int64{3, -1, 0})
 	if got[0] != 3 || got[1] != 0 || got[2] != 0 {
 		t.Errorf("counts = %v", got)
+	}
+}
+
+// TestMetricColumnsAgreeWithValues: the columnar path of window_metrics
+// puts every field in the same column as the per-row path.
+func TestMetricColumnsAgreeWithValues(t *testing.T) {
+	w := fixtureWindow(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), "fraud", "v3", 5, 2)
+	var rows windowRows
+	rows.add(&w, MetricThresholds(map[string]Threshold{"psi": {Value: 0.5}}))
+	cols := metricTable.columnar(rows.metrics)
+	for i := range rows.metrics {
+		want := metricTable.values(&rows.metrics[i])
+		for j, col := range cols {
+			got := reflect.ValueOf(col).Index(i).Interface()
+			if !reflect.DeepEqual(got, want[j]) {
+				t.Fatalf("row %d column %d: columnar %v, values %v", i, j, got, want[j])
+			}
+		}
 	}
 }

@@ -151,7 +151,7 @@ ORDER BY (topic, reason, minute)`,
     at DateTime
 ) ENGINE = ReplacingMergeTree(at)
 PARTITION BY toYYYYMM(window_start)
-ORDER BY (model, model_version, rule, feature, metric, alert_id, state, window_start)`,
+ORDER BY (model, model_version, rule, feature, metric, alert_id, state)`,
 		`CREATE TABLE IF NOT EXISTS {db}.alert_deliveries (
     notification_id String,
     target String,

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/rs/zerolog"
 
 	"github.com/driftd/driftd/processor"
@@ -55,8 +56,8 @@ func benchWindow(i int) processor.WindowResult {
 
 // BenchmarkWriteWindowsIntegration reports insert throughput in
 // window_metrics rows per second (each op writes 100 windows of 20 features)
-// and, after OPTIMIZE FINAL, the bytes on disk per window per feature over
-// all window tables and for window_metrics alone.
+// and the bytes on disk per window per feature over all window tables as
+// written (unmerged) and after OPTIMIZE FINAL, and for window_metrics alone.
 func BenchmarkWriteWindowsIntegration(b *testing.B) {
 	cfg := testConfig(b)
 	conn := migrated(b, cfg)
@@ -88,13 +89,19 @@ func BenchmarkWriteWindowsIntegration(b *testing.B) {
 	b.ReportMetric(float64(metricRows)/elapsed.Seconds(), "metric-rows/s")
 
 	windows := b.N * benchWindowsPerOp
+	bytesOnDisk := func(table string) uint64 {
+		q := fmt.Sprintf("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = '%s' AND table = '%s' AND active", cfg.Database, table)
+		return queryUint(b, conn, q)
+	}
+	var unmerged uint64
+	for _, t := range windowTables {
+		unmerged += bytesOnDisk(t)
+	}
+	b.ReportMetric(float64(unmerged)/float64(windows*benchFeatures), "unmerged-B/window-feature")
 	var total uint64
 	for _, t := range windowTables {
-		if err := conn.Exec(ctx, "OPTIMIZE TABLE "+cfg.Database+"."+t+" FINAL"); err != nil {
-			b.Fatal(err)
-		}
-		q := fmt.Sprintf("SELECT sum(bytes_on_disk) FROM system.parts WHERE database = '%s' AND table = '%s' AND active", cfg.Database, t)
-		n := queryUint(b, conn, q)
+		optimizeFinal(b, conn, cfg.Database, t)
+		n := bytesOnDisk(t)
 		total += n
 		b.Logf("%s: %d bytes on disk, %.1f per window per feature", t, n, float64(n)/float64(windows*benchFeatures))
 		if t == "window_metrics" {
@@ -102,4 +109,33 @@ func BenchmarkWriteWindowsIntegration(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(total)/float64(windows*benchFeatures), "B/window-feature")
+}
+
+// optimizeFinal merges every partition of the table into one part: without
+// PARTITION, 18.16 may leave partitions unmerged.
+func optimizeFinal(tb testing.TB, conn driver.Conn, db, table string) {
+	tb.Helper()
+	ctx := context.Background()
+	rows, err := conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE database = ? AND table = ? AND active", db, table)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var parts []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			tb.Fatal(err)
+		}
+		parts = append(parts, p)
+	}
+	rows.Close()
+	for _, p := range parts {
+		if err := conn.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE %s.%s PARTITION %s FINAL", db, table, p)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	q := fmt.Sprintf("SELECT count() FROM system.parts WHERE database = '%s' AND table = '%s' AND active", db, table)
+	if n := queryUint(tb, conn, q); n != uint64(len(parts)) {
+		tb.Fatalf("%s: %d active parts after OPTIMIZE FINAL of %d partitions", table, n, len(parts))
+	}
 }

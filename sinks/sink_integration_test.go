@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
+	"github.com/driftd/driftd/internal/testservices"
 	"github.com/driftd/driftd/processor"
 )
 
@@ -35,6 +36,20 @@ func TestMigrateIntegration(t *testing.T) {
 	if _, err := Open(ctx, cfg, zerolog.Nop(), nil); !errors.Is(err, ErrSchemaOutdated) {
 		t.Fatalf("Open before migrate: got %v, want ErrSchemaOutdated", err)
 	}
+	auto := cfg
+	auto.Database = testservices.UniqueName(t, "auto")
+	auto.AutoMigrate = true
+	t.Cleanup(func() {
+		if conn, err := dial(context.Background(), auto); err == nil {
+			_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+auto.Database)
+			conn.Close()
+		}
+	})
+	c, err := Open(ctx, auto, zerolog.Nop(), nil)
+	if err != nil {
+		t.Fatalf("Open with AutoMigrate: %v", err)
+	}
+	c.Close()
 	from, to, err := Migrate(ctx, cfg, zerolog.Nop())
 	if err != nil || from != 0 || to != SchemaVersion() {
 		t.Fatalf("first migrate: from %d to %d err %v", from, to, err)
@@ -145,21 +160,21 @@ func TestReplayIntegration(t *testing.T) {
 	wantF1 := map[string]float64{}
 	for _, w := range latest {
 		if w.ID.Model == "fraud" && w.ID.Version == "v3" {
-			wantF1[w.ID.Start.Format(time.RFC3339)] = *w.Performance.F1
+			wantF1[w.ID.Start.Format(time.RFC3339)+"/"+w.ID.End.Format(time.RFC3339)] = *w.Performance.F1
 		}
 	}
-	rows, err := conn.Query(context.Background(), "SELECT window_start, value FROM "+db+".window_metrics FINAL WHERE model = 'fraud' AND model_version = 'v3' AND metric = 'f1'")
+	rows, err := conn.Query(context.Background(), "SELECT window_start, window_end, value FROM "+db+".window_metrics FINAL WHERE model = 'fraud' AND model_version = 'v3' AND metric = 'f1'")
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
 	for rows.Next() {
-		var ws time.Time
+		var ws, we time.Time
 		var v float64
-		if err := rows.Scan(&ws, &v); err != nil {
+		if err := rows.Scan(&ws, &we, &v); err != nil {
 			t.Fatal(err)
 		}
-		if w := wantF1[ws.UTC().Format(time.RFC3339)]; w != v {
+		if w := wantF1[ws.UTC().Format(time.RFC3339)+"/"+we.UTC().Format(time.RFC3339)]; w != v {
 			t.Errorf("f1 of window %s: %v, want latest revision's %v", ws, v, w)
 		}
 		n++
@@ -256,8 +271,8 @@ func TestGroupCommitIntegration(t *testing.T) {
 				}
 				// Durable on return: this window's rows are readable now.
 				w := f.windows[j]
-				q := fmt.Sprintf("SELECT count() FROM %s.window_metrics WHERE model = '%s' AND model_version = '%s' AND window_start = toDateTime(%d)",
-					cfg.Database, w.ID.Model, w.ID.Version, w.ID.Start.Unix())
+				q := fmt.Sprintf("SELECT count() FROM %s.window_metrics WHERE model = '%s' AND model_version = '%s' AND window_start = toDateTime(%d) AND window_end = toDateTime(%d)",
+					cfg.Database, w.ID.Model, w.ID.Version, w.ID.Start.Unix(), w.ID.End.Unix())
 				if got := queryUint(t, conn, q); got != uint64(len(w.Metrics())) {
 					errs[i] = fmt.Errorf("window %v: %d rows readable after return, want %d", w.ID, got, len(w.Metrics()))
 					return
@@ -289,5 +304,75 @@ func TestWriteEmptyIntegration(t *testing.T) {
 	w := processor.WindowResult{ID: processor.WindowID{Model: "m", Version: "v", Start: time.Unix(3600, 0), End: time.Unix(7200, 0)}, Revision: 1, Events: 7}
 	if err := c.WriteWindows(ctx, []processor.WindowResult{w}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAuthErrorIntegration: wrong credentials fail Open at once, classified
+// as auth (not retried).
+func TestAuthErrorIntegration(t *testing.T) {
+	cfg := testConfig(t)
+	migrated(t, cfg)
+	cfg.Username = "driftd_no_such_user"
+	cfg.Password = "wrong"
+	start := time.Now()
+	_, err := Open(context.Background(), cfg, zerolog.Nop(), nil)
+	if err == nil {
+		t.Fatal("Open with an unknown user succeeded")
+	}
+	if reason, retryable := classify(err); reason != reasonAuth || retryable {
+		t.Errorf("classified %v as %s (retryable %v), want auth", err, reason, retryable)
+	}
+	if strings.Contains(err.Error(), "wrong") {
+		t.Errorf("error shows the password: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s", d)
+	}
+}
+
+// TestBadDataIntegration: a value the column refuses fails the write at
+// once as bad_data.
+func TestBadDataIntegration(t *testing.T) {
+	cfg := testConfig(t)
+	migrated(t, cfg)
+	c, _ := openSink(t, cfg)
+	// A table definition whose values do not fit the columns, as a future
+	// schema/code mismatch would produce.
+	broken := table[processor.RejectStat]{name: "rejected_events", columns: "minute, topic, reason, count",
+		values: func(r *processor.RejectStat) []any { return []any{r.Minute, r.Topic, r.Reason, "not a number"} }}
+	err := insert(context.Background(), c, &broken, []processor.RejectStat{{Minute: time.Now(), Topic: "t", Reason: "r", Count: 1}})
+	if !errors.Is(err, ErrNotRetryable) || !strings.Contains(err.Error(), "bad_data error") {
+		t.Fatalf("got %v, want a non-retryable bad_data error", err)
+	}
+	if !strings.Contains(err.Error(), "appending row 0") {
+		t.Errorf("error does not name the row: %v", err)
+	}
+}
+
+// TestRetentionIntegration: a configured retention becomes a TTL where the
+// server has TTL, and a logged warning (not an error) on 18.16.
+func TestRetentionIntegration(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Retention = 90 * 24 * time.Hour
+	var logs strings.Builder
+	if _, _, err := Migrate(context.Background(), cfg, zerolog.New(&logs)); err != nil {
+		t.Fatalf("migrate with retention: %v", err)
+	}
+	conn := migrated(t, cfg)
+	var version, create string
+	if err := conn.QueryRow(context.Background(), "SELECT version()").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(context.Background(), "SHOW CREATE TABLE "+cfg.Database+".window_metrics").Scan(&create); err != nil {
+		t.Fatal(err)
+	}
+	if supportsTTL(version) {
+		if !strings.Contains(create, "TTL window_start") {
+			t.Errorf("server %s: no TTL in %s", version, create)
+		}
+		return
+	}
+	if strings.Contains(create, "TTL") || !strings.Contains(logs.String(), "retention not applied") {
+		t.Errorf("server %s: want no TTL and a warning; table %s; logs %s", version, create, logs.String())
 	}
 }

@@ -96,7 +96,10 @@ func CreateTopics(t testing.TB, brokers []string, partitions int, topics ...stri
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	// An own transport, closed when the test ends, so goleak in a package's
+	// TestMain does not see kafka-go's shared default transport.
+	transport := &kafka.Transport{}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: transport}
 	configs := make([]kafka.TopicConfig, len(topics))
 	for i, name := range topics {
 		configs[i] = kafka.TopicConfig{Topic: name, NumPartitions: partitions, ReplicationFactor: 1}
@@ -114,6 +117,7 @@ func CreateTopics(t testing.TB, brokers []string, partitions int, topics ...stri
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, _ = client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
+		transport.CloseIdleConnections()
 	})
 	for {
 		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})

@@ -8,6 +8,7 @@ FROM driftd.window_metrics FINAL
 WHERE model = 'fraud'
   AND metric = 'psi'
   AND window_start >= now() - INTERVAL 24 HOUR
+  AND window_end = window_start + INTERVAL 1 HOUR
 GROUP BY feature
 ORDER BY max_psi DESC
 LIMIT 10

@@ -9,5 +9,6 @@ FROM driftd.window_performance
 WHERE model = 'fraud'
   AND class = ''
   AND window_start >= now() - INTERVAL 7 DAY
+  AND window_end = window_start + INTERVAL 1 HOUR
 GROUP BY model_version, window_start
 ORDER BY model_version, window_start

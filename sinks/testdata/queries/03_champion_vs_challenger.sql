@@ -9,6 +9,7 @@ SELECT
 FROM driftd.window_performance FINAL
 WHERE model = 'fraud'
   AND class = ''
+  AND window_end = window_start + INTERVAL 1 HOUR
   AND model_version IN ('v3', 'v4')
 GROUP BY window_start
 HAVING countIf(model_version = 'v3') > 0 AND countIf(model_version = 'v4') > 0

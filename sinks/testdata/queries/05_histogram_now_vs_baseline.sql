@@ -17,6 +17,7 @@ FROM
       AND model_version = 'v3'
       AND feature = 'amount'
       AND window_start >= now() - INTERVAL 24 HOUR
+      AND window_end = window_start + INTERVAL 1 HOUR
     GROUP BY edges
 )
 ARRAY JOIN

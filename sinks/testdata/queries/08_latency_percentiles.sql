@@ -10,5 +10,6 @@ SELECT
 FROM driftd.window_latency FINAL
 WHERE model = 'fraud'
   AND window_start >= now() - INTERVAL 24 HOUR
+  AND window_end = window_start + INTERVAL 1 HOUR
 GROUP BY model_version
 ORDER BY model_version

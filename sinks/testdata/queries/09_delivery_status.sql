@@ -1,4 +1,4 @@
--- Where each notification stands: the latest delivery record per target.
+-- How each notification ended, per target (the latest record wins).
 SELECT
     notification_id,
     target,

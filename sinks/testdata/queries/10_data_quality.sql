@@ -9,5 +9,6 @@ FROM driftd.data_quality FINAL
 WHERE model = 'fraud'
   AND model_version = 'v3'
   AND window_start >= now() - INTERVAL 24 HOUR
+  AND window_end = window_start + INTERVAL 1 HOUR
 GROUP BY feature
 ORDER BY feature

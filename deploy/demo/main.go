@@ -1,0 +1,292 @@
+// Command demo runs driftd's whole job on the local Kafka and ClickHouse
+// (`make demo`): it builds baselines from simulated training data, starts
+// driftd and a webhook receiver, streams a scenario with injected drift,
+// then prints what driftd found and writes an HTML report.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/template"
+	"time"
+)
+
+type options struct {
+	driftd     string
+	probe      string
+	kafka      string
+	clickhouse string
+	scenario   string
+	dir        string
+	eventRate  string
+	timeout    time.Duration
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.driftd, "driftd", "bin/driftd", "driftd binary")
+	flag.StringVar(&o.probe, "probe", ".local/bin/probe", "probe binary (creates topics)")
+	flag.StringVar(&o.kafka, "kafka", "127.0.0.1:19092", "Kafka broker")
+	flag.StringVar(&o.clickhouse, "clickhouse", "127.0.0.1:19000", "ClickHouse native address")
+	flag.StringVar(&o.scenario, "scenario", "testdata/scenarios/demo.yaml", "simulate scenario")
+	flag.StringVar(&o.dir, "dir", ".local/demo", "working folder (recreated)")
+	flag.StringVar(&o.eventRate, "event-rate", "40/s", "rows per second of event time per model")
+	flag.DurationVar(&o.timeout, "timeout", 4*time.Minute, "give up waiting for detections after this long")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func step(format string, args ...any) {
+	fmt.Printf("\n==> "+format+"\n", args...)
+}
+
+func run(ctx context.Context, o options) error {
+	started := time.Now()
+	var err error
+	if o.dir, err = filepath.Abs(o.dir); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(o.dir); err != nil {
+		return fmt.Errorf("cleaning %s: %w", o.dir, err)
+	}
+	for _, d := range []string{"training", "baselines", "state"} {
+		if err := os.MkdirAll(filepath.Join(o.dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	// A fresh run id keeps topics, group and database apart from earlier runs.
+	runID := randomHex(4)
+	database := "driftd_demo"
+	topics := [4]string{"demo_predictions_" + runID, "demo_outcomes_" + runID,
+		"demo_dead_letters_" + runID, "demo_changelog_" + runID}
+
+	step("building baselines from simulated training data")
+	if err := sh(ctx, o.driftd, "simulate", "--scenario", o.scenario, "--training-only",
+		"--training-out", filepath.Join(o.dir, "training")); err != nil {
+		return err
+	}
+	csvs, _ := filepath.Glob(filepath.Join(o.dir, "training", "*.csv"))
+	if len(csvs) == 0 {
+		return fmt.Errorf("simulate wrote no training files")
+	}
+	for _, csv := range csvs {
+		base := strings.TrimSuffix(filepath.Base(csv), ".csv")
+		model, version, _ := strings.Cut(base, "_")
+		out := filepath.Join(o.dir, "baselines", base+".json")
+		if err := sh(ctx, o.driftd, "baseline", "build", "--input", csv, "--model", model, "--version", version,
+			"--target", "target", "--prediction", "prediction", "--score", "score", "-o", out); err != nil {
+			return err
+		}
+	}
+
+	step("preparing Kafka topics and the ClickHouse database %s", database)
+	if err := sh(ctx, o.probe, "topics", o.kafka, "4", topics[0], topics[1], topics[2]); err != nil {
+		return err
+	}
+	if err := sh(ctx, o.probe, "topics", o.kafka, "1", topics[3]); err != nil {
+		return err
+	}
+	if err := sh(ctx, o.driftd, "migrate", "--clickhouse", o.clickhouse, "--database", database); err != nil {
+		return err
+	}
+
+	key := randomHex(32)
+	recv, err := startReceiver([]byte(key))
+	if err != nil {
+		return err
+	}
+	defer recv.close()
+	adminPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	admin := fmt.Sprintf("127.0.0.1:%d", adminPort)
+	cfgPath := filepath.Join(o.dir, "driftd.yaml")
+	if err := writeConfig(cfgPath, configData{
+		Kafka: o.kafka, Topics: topics, Group: "driftd-demo-" + runID, Dir: o.dir, Admin: admin,
+		ClickHouse: o.clickhouse, Database: database, Receiver: recv.url, SigningKey: key,
+	}); err != nil {
+		return err
+	}
+
+	step("starting driftd (config %s, admin http://%s)", cfgPath, admin)
+	logFile, err := os.Create(filepath.Join(o.dir, "driftd.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	driftd := exec.Command(o.driftd, "run", "--config", cfgPath)
+	driftd.Stdout, driftd.Stderr = logFile, logFile
+	if err := driftd.Start(); err != nil {
+		return fmt.Errorf("starting driftd: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- driftd.Wait() }()
+	defer stopDriftd(driftd, exited)
+	if err := waitReady(ctx, "http://"+admin+"/readyz", exited, 60*time.Second); err != nil {
+		return fmt.Errorf("%w (log: %s)", err, logFile.Name())
+	}
+
+	step("streaming the scenario %s into Kafka (%s rows/s of event time per model)", o.scenario, o.eventRate)
+	if err := sh(ctx, o.driftd, "simulate", "--scenario", o.scenario, "--event-rate", o.eventRate,
+		"--brokers", o.kafka, "--predictions-topic", topics[0], "--outcomes-topic", topics[1]); err != nil {
+		return err
+	}
+
+	step("waiting for driftd to close the windows and deliver its alerts")
+	found, err := waitForDetections(ctx, recv, exited, o.scenario, o.timeout)
+	if err != nil {
+		return fmt.Errorf("%w (log: %s)", err, logFile.Name())
+	}
+	stopDriftd(driftd, exited)
+
+	step("what driftd found")
+	missed := printSummary(os.Stdout, recv.snapshot(), found)
+
+	step("drift and F1 over time, from ClickHouse (driftd report)")
+	report := filepath.Join(o.dir, "report.html")
+	if err := sh(ctx, o.driftd, "report", "--clickhouse", o.clickhouse, "--database", database, "--html", report); err != nil {
+		return err
+	}
+	fmt.Printf("\nDemo finished in %s. Services are still up for exploring:\n", time.Since(started).Round(time.Second))
+	fmt.Printf("  clickhouse-client --port %s --database %s   (tables: docs/clickhouse.md)\n", portOf(o.clickhouse), database)
+	fmt.Printf("  driftd log: %s\n  stop the services: make services-down\n", logFile.Name())
+	if missed > 0 {
+		return fmt.Errorf("%d injected scenario(s) not detected in their window or the next", missed)
+	}
+	return nil
+}
+
+func sh(ctx context.Context, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	fmt.Printf("$ %s %s\n", filepath.Base(name), strings.Join(args, " "))
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", filepath.Base(name), args[0], err)
+	}
+	return nil
+}
+
+func waitReady(ctx context.Context, url string, exited <-chan error, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("driftd exited during start: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		resp, err := http.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("driftd not ready after %s", limit)
+}
+
+func stopDriftd(cmd *exec.Cmd, exited chan error) {
+	if cmd.ProcessState != nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		exited <- err // let a later call see it too
+	case <-time.After(45 * time.Second):
+		_ = cmd.Process.Kill()
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func portOf(addr string) string {
+	i := strings.LastIndexByte(addr, ':')
+	return addr[i+1:]
+}
+
+type configData struct {
+	Kafka, Group, Dir, Admin, ClickHouse, Database, Receiver, SigningKey string
+	Topics                                                               [4]string
+}
+
+func writeConfig(path string, d configData) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := configTemplate.Execute(f, d); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+var configTemplate = template.Must(template.New("config").Parse(`# driftd config written by the demo (deploy/demo).
+kafka:
+  brokers: [{{.Kafka}}]
+  group: {{.Group}}
+  topics:
+    predictions: {{index .Topics 0}}
+    outcomes: {{index .Topics 1}}
+    dead_letters: {{index .Topics 2}}
+    changelog: {{index .Topics 3}}
+# The demo compresses time: 5-minute windows of event time.
+window:
+  size: 5m
+  allowed_lateness: 30s
+  idle_timeout: 10s
+  rolling_windows: 0
+join:
+  label_horizon: 30m
+  outcome_wait: 30s
+baselines:
+  dir: {{.Dir}}/baselines
+admin:
+  listen: {{.Admin}}
+state_dir: {{.Dir}}/state
+sink: clickhouse
+clickhouse:
+  addr: [{{.ClickHouse}}]
+  database: {{.Database}}
+alerts:
+  rules:
+    - {name: label_shift, metric: psi, feature: __target__, threshold: 0.1}
+    - {name: feature_drift, metric: psi, severity: critical}
+    - {name: new_category, metric: new_categories}
+    - {name: missing_values, metric: missing_rate}
+    - {name: f1_floor, metric: f1, threshold: 0.6, resolve_threshold: 0.65, action: both}
+    - {name: latency_p50, metric: latency_p50_ms, threshold: 50}
+  targets:
+    - {name: oncall, kind: webhook, url: "{{.Receiver}}/oncall"}
+    - {name: retrain, kind: webhook, action: retrain, url: "{{.Receiver}}/retrain"}
+  delivery:
+    signing_key: {{.SigningKey}}
+    initial_backoff: 200ms
+`))

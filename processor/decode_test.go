@@ -1,0 +1,204 @@
+package processor
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func testLimits() LimitsConfig { return DefaultConfig().Limits }
+
+// corpusFile splits "reason--what.kind.json" into its parts.
+func corpusFile(t testing.TB, name string) (reason string, kind EventKind) {
+	base := strings.TrimSuffix(name, ".json")
+	switch {
+	case strings.HasSuffix(base, ".prediction"):
+		kind = Prediction
+	case strings.HasSuffix(base, ".outcome"):
+		kind = Outcome
+	default:
+		t.Fatalf("%s: name must end in .prediction.json or .outcome.json", name)
+	}
+	reason, _, _ = strings.Cut(base, "--")
+	return reason, kind
+}
+
+func TestDecodeBadCorpus(t *testing.T) {
+	files, err := filepath.Glob("../testdata/events/bad/*.json")
+	if err != nil || len(files) < 25 {
+		t.Fatalf("want >= 25 bad inputs, got %d (%v)", len(files), err)
+	}
+	d := NewDecoder(testLimits(), []string{"fraud", "churn"})
+	reasons := map[string]bool{}
+	for _, f := range files {
+		name := filepath.Base(f)
+		want, kind := corpusFile(t, name)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Decode(kind, b)
+		var de *DecodeError
+		if !errors.As(err, &de) {
+			t.Errorf("%s: want reject %s, got %v", name, want, err)
+			continue
+		}
+		if de.Reason != want {
+			t.Errorf("%s: reason %s (%s), want %s", name, de.Reason, de.Detail, want)
+		}
+		reasons[de.Reason] = true
+	}
+	if len(reasons) < 12 {
+		t.Errorf("corpus covers only %d reasons", len(reasons))
+	}
+}
+
+func TestDecodeGoodCorpus(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/events/good/*.json")
+	if len(files) < 10 {
+		t.Fatalf("want >= 10 good inputs, got %d", len(files))
+	}
+	d := NewDecoder(testLimits(), nil)
+	for _, f := range files {
+		_, kind := corpusFile(t, filepath.Base(f))
+		b, _ := os.ReadFile(f)
+		ev, err := d.Decode(kind, b)
+		if err != nil {
+			t.Errorf("%s: %v", filepath.Base(f), err)
+			continue
+		}
+		if ev.Model != "fraud" || len(ev.EventID) == 0 || ev.TS <= 0 {
+			t.Errorf("%s: decoded %+v", filepath.Base(f), ev)
+		}
+	}
+}
+
+func TestDecodeFields(t *testing.T) {
+	d := NewDecoder(testLimits(), nil)
+	ev, err := d.Decode(Prediction, []byte(`{"event_id":"b1","model":"fraud","model_version":"v3",
+		"ts":"2026-11-23T10:00:00.123Z","latency_ms":12,
+		"features":{"amount":129.5,"country":"D\u00c9","age":null,"vip":true},
+		"prediction":{"label":"1","score":0.87},"segment":{"channel":"web"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(ev.EventID) != "b1" || ev.Model != "fraud" || ev.Version != "v3" || ev.TS != 1795428000123 {
+		t.Fatalf("header: %+v", ev)
+	}
+	want := []Feature{{"amount", Value{Kind: Number, Num: 129.5}}, {"country", Value{Kind: String, Str: "DÉ"}},
+		{"age", Value{}}, {"vip", Value{Kind: String, Str: "true"}}}
+	if len(ev.Features) != len(want) {
+		t.Fatalf("features %+v", ev.Features)
+	}
+	for i := range want {
+		if ev.Features[i] != want[i] {
+			t.Errorf("feature %d = %+v, want %+v", i, ev.Features[i], want[i])
+		}
+	}
+	if ev.Prediction != (Value{Kind: String, Str: "1"}) || !ev.HasScore || ev.Score != 0.87 || !ev.HasLatency || ev.LatencyMS != 12 {
+		t.Errorf("prediction/latency: %+v", ev)
+	}
+	ev, err = d.Decode(Outcome, []byte(`{"event_id":"b1","model":"fraud","ts":1795428000000,"label":2.5}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.TS != 1795428000000 || ev.Label != (Value{Kind: Number, Num: 2.5}) || ev.HasPrediction {
+		t.Errorf("outcome: %+v", ev)
+	}
+}
+
+// TestDecodeAgreesWithEncodingJSON checks the scanner accepts what
+// encoding/json accepts on every good input and reads the same values.
+func TestDecodeAgreesWithEncodingJSON(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/events/good/*.prediction.json")
+	d := NewDecoder(testLimits(), nil)
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		var std stdPrediction
+		if err := json.Unmarshal(b, &std); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		ev, err := d.Decode(Prediction, b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if string(ev.EventID) != std.EventID || ev.Model != std.Model || len(ev.Features) != len(std.Features) {
+			t.Errorf("%s: scanner %+v vs encoding/json %+v", f, ev, std)
+		}
+		for _, ft := range ev.Features {
+			sv := std.Features[ft.Name]
+			switch x := sv.(type) {
+			case float64:
+				if ft.Value.Kind != Number || ft.Value.Num != x {
+					t.Errorf("%s: %s = %+v, want %v", f, ft.Name, ft.Value, x)
+				}
+			case string:
+				if ft.Value.Kind != String || ft.Value.Str != x {
+					t.Errorf("%s: %s = %+v, want %q", f, ft.Name, ft.Value, x)
+				}
+			case nil:
+				if ft.Value.Kind != Missing {
+					t.Errorf("%s: %s = %+v, want missing", f, ft.Name, ft.Value)
+				}
+			}
+		}
+	}
+}
+
+// stdPrediction is the encoding/json shape used as the reference and as
+// the benchmark's alternative.
+type stdPrediction struct {
+	EventID    string          `json:"event_id"`
+	Model      string          `json:"model"`
+	Version    string          `json:"model_version"`
+	TS         json.RawMessage `json:"ts"`
+	Features   map[string]any  `json:"features"`
+	Prediction json.RawMessage `json:"prediction"`
+	LatencyMS  *float64        `json:"latency_ms"`
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, dir := range []string{"bad", "good"} {
+		files, _ := filepath.Glob("../testdata/events/" + dir + "/*.json")
+		for _, file := range files {
+			b, _ := os.ReadFile(file)
+			if len(b) < 4096 {
+				f.Add(b, strings.Contains(file, ".outcome."))
+			}
+		}
+	}
+	lim := testLimits()
+	lim.MaxMessageBytes = 4096
+	lim.MaxFeatures = 20
+	lim.MaxStringLen = 64
+	d := NewDecoder(lim, nil)
+	f.Fuzz(func(t *testing.T, b []byte, outcome bool) {
+		kind := Prediction
+		if outcome {
+			kind = Outcome
+		}
+		ev, err := d.Decode(kind, b)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) || de.Reason == "" {
+				t.Fatalf("error without a reason: %v", err)
+			}
+			return
+		}
+		// Whatever the scanner accepts must be valid JSON.
+		if !json.Valid(b) {
+			t.Fatalf("accepted invalid JSON %q", b)
+		}
+		if len(ev.Features) > lim.MaxFeatures || ev.Model == "" || len(ev.EventID) == 0 {
+			t.Fatalf("accepted event breaks limits: %+v", ev)
+		}
+		for _, ft := range ev.Features {
+			if len(ft.Value.Str) > lim.MaxStringLen {
+				t.Fatalf("string over limit accepted")
+			}
+		}
+	})
+}

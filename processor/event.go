@@ -1,0 +1,78 @@
+package processor
+
+// ValueKind tells what a feature, prediction or label value holds.
+type ValueKind uint8
+
+// Value kinds. A JSON null is Missing.
+const (
+	Missing ValueKind = iota
+	Number
+	String
+)
+
+// Value is one feature, prediction or label value of an event. It mirrors
+// stats.Value so the decoder does not depend on the accumulator's package.
+type Value struct {
+	Kind ValueKind
+	Num  float64
+	Str  string
+}
+
+// EventKind says which topic schema an event follows.
+type EventKind uint8
+
+// Event kinds.
+const (
+	Prediction EventKind = iota + 1
+	Outcome
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case Prediction:
+		return "prediction"
+	case Outcome:
+		return "outcome"
+	}
+	return "unknown"
+}
+
+// Feature is one named feature value; Name is interned.
+type Feature struct {
+	Name  string
+	Value Value
+}
+
+// Event is a decoded v1 event. It is owned by the Decoder and valid until
+// the next Decode: EventID aliases the decoder's buffers (copy it to keep
+// it), Features is reused. Model, Version, feature names and string values
+// are interned and may be kept.
+type Event struct {
+	Kind    EventKind
+	EventID []byte
+	Model   string
+	Version string // may be "" on an outcome
+	TS      int64  // event time, Unix milliseconds
+
+	Features []Feature // predictions only
+
+	// Prediction is the model's output: a label (String) or a number. An
+	// outcome may carry it too, so it can be joined without waiting.
+	Prediction    Value
+	HasPrediction bool
+	Score         float64
+	HasScore      bool
+	// PredictionTS is the carried prediction's event time (outcomes).
+	PredictionTS    int64
+	HasPredictionTS bool
+
+	Label Value // outcomes: the true target
+
+	LatencyMS  float64
+	HasLatency bool
+}
+
+func (e *Event) reset(kind EventKind) {
+	feats := e.Features[:0]
+	*e = Event{Kind: kind, Features: feats}
+}

@@ -1,0 +1,34 @@
+package processor
+
+import (
+	"github.com/driftd/driftd/stats"
+)
+
+// windowState is all mergeable state of one (model, version, window): the
+// part of stats.WindowAccumulator the engine drives. Calls come from one
+// goroutine (the partition's); Merge reads o and leaves it unchanged.
+type windowState interface {
+	AddEvent()
+	ObserveFeature(name string, v Value)
+	ObservePrediction(v Value)
+	ObserveLatency(ms float64)
+	ObserveOutcome(prediction Value, score float64, hasScore bool, target Value)
+	Merge(o windowState) error
+	MarshalBinary() ([]byte, error)
+	UnmarshalBinary(b []byte) error
+	Events() int64
+	Labelled() int64
+	Report() windowReport
+}
+
+// windowReport mirrors stats.WindowReport.
+type windowReport struct {
+	Features    map[string]stats.FeatureReport
+	Prediction  *stats.FeatureReport
+	Performance *stats.PerformanceReport
+	Latency     *LatencySummary
+}
+
+// stateFactory returns an empty state for a model version and the ID of the
+// baseline it compares against ("" when there is none).
+type stateFactory func(model, version string) (windowState, string)
