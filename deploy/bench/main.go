@@ -76,6 +76,10 @@ func run(ctx context.Context, o options) error {
 	began := time.Now()
 	res := &Results{Started: began.UTC().Format(time.RFC3339), Partitions: 4}
 	res.Machine = describeMachine(o.driftd)
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	maxLoad := make(chan float64, 1)
+	go func() { maxLoad <- sampleLoad(loadCtx, 5*time.Second) }()
+	defer stopLoad()
 	var err error
 	if o.dir, err = filepath.Abs(o.dir); err != nil {
 		return err
@@ -198,6 +202,8 @@ func run(ctx context.Context, o options) error {
 	runPeers(ctx, o, trainCSV, peerCSV, res)
 
 	res.Machine.LoadAfter = loadAverage()
+	stopLoad()
+	res.Machine.LoadMax1 = <-maxLoad
 	res.Seconds = seconds(time.Since(began))
 	res.finish()
 	if err := res.writeJSON(o.out); err != nil {
@@ -205,8 +211,8 @@ func run(ctx context.Context, o options) error {
 	}
 	step("results (%s; also in %s)", time.Since(began).Round(time.Second), o.out)
 	res.writeTable(os.Stdout)
-	fmt.Printf("\nmachine: %d × %s, %s RAM; load average before %s, after %s\n",
-		res.Machine.NProc, res.Machine.CPU, mib(res.Machine.MemBytes), res.Machine.LoadBefore, res.Machine.LoadAfter)
+	fmt.Printf("\nmachine: %d × %s, %s RAM; load average before %s, after %s, highest 1-min during the run %.2f\n",
+		res.Machine.NProc, res.Machine.CPU, mib(res.Machine.MemBytes), res.Machine.LoadBefore, res.Machine.LoadAfter, res.Machine.LoadMax1)
 	return nil
 }
 
@@ -357,6 +363,22 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// sampleLoad returns the highest 1-minute load average seen until ctx ends.
+func sampleLoad(ctx context.Context, every time.Duration) float64 {
+	var highest float64
+	for {
+		var l float64
+		if _, err := fmt.Sscanf(loadAverage(), "%g", &l); err == nil && l > highest {
+			highest = l
+		}
+		select {
+		case <-ctx.Done():
+			return highest
+		case <-time.After(every):
+		}
+	}
 }
 
 func randomHex(n int) string {

@@ -65,13 +65,16 @@ type Results struct {
 // Machine describes where the figures were taken; the box is shared, so
 // the load average before and after belongs with every number.
 type Machine struct {
-	NProc       int    `json:"nproc"`
-	CPU         string `json:"cpu"`
-	MemBytes    int64  `json:"mem_bytes"`
-	LoadBefore  string `json:"load_average_before"`
-	LoadAfter   string `json:"load_average_after"`
-	GoVersion   string `json:"go_version"`
-	DriftdBuild string `json:"driftd_version"`
+	NProc      int    `json:"nproc"`
+	CPU        string `json:"cpu"`
+	MemBytes   int64  `json:"mem_bytes"`
+	LoadBefore string `json:"load_average_before"`
+	LoadAfter  string `json:"load_average_after"`
+	// LoadMax1 is the highest 1-minute load average sampled (every 5 s)
+	// during the run.
+	LoadMax1    float64 `json:"load_average_1m_max"`
+	GoVersion   string  `json:"go_version"`
+	DriftdBuild string  `json:"driftd_version"`
 }
 
 // percentile is the nearest-rank percentile (p in (0, 100]) of xs; false
