@@ -157,7 +157,7 @@ func (e *e2eRun) followMetrics(ctx context.Context, url string, exited chan erro
 		select {
 		case err := <-exited:
 			exited <- err
-			return nil, fmt.Errorf("driftd exited: %v (log: %s)", err, log)
+			return nil, fmt.Errorf("driftd exited: %v: %s (log: %s)", err, lastLine(log), log)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
@@ -178,6 +178,16 @@ func (e *e2eRun) followMetrics(ctx context.Context, url string, exited chan erro
 			return scrapes, nil
 		}
 	}
+}
+
+// lastLine is the last non-empty line of a file: why driftd stopped.
+func lastLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
 }
 
 // waitVisible waits until every window closed by an event has rows in
