@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +27,8 @@ type e2eRun struct {
 	database string
 	info     *streamInfo
 	total    int64
+
+	profiling bool
 }
 
 // e2eResult holds what the run observed, before percentiles.
@@ -174,10 +177,43 @@ func (e *e2eRun) followMetrics(ctx context.Context, url string, exited chan erro
 			continue // not listening yet
 		}
 		scrapes = append(scrapes, s)
+		if s.total() > 0 {
+			e.startProfile(strings.TrimSuffix(url, "/metrics"))
+		}
 		if s.total() >= float64(e.total) {
 			return scrapes, nil
 		}
 	}
+}
+
+// startProfile fetches a CPU profile of driftd while it works, when
+// asked (-profile-seconds), to .local/bench/driftd.cpu.pprof.
+func (e *e2eRun) startProfile(base string) {
+	if e.o.profileSeconds <= 0 || e.profiling {
+		return
+	}
+	e.profiling = true
+	go func() {
+		path := filepath.Join(e.dir, "driftd.cpu.pprof")
+		c := &http.Client{Timeout: time.Duration(e.o.profileSeconds+10) * time.Second}
+		resp, err := c.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, e.o.profileSeconds))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: CPU profile: %v\n", err)
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: CPU profile: %v\n", err)
+			return
+		}
+		defer f.Close()
+		if _, err := io.Copy(f, resp.Body); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: CPU profile: %v\n", err)
+			return
+		}
+		fmt.Printf("CPU profile of driftd: %s (go tool pprof -top %s %s)\n", path, e.o.driftd, path)
+	}()
 }
 
 // lastLine is the last non-empty line of a file: why driftd stopped.

@@ -38,6 +38,7 @@ type options struct {
 	windows                      int
 	timeout                      time.Duration
 	keep                         bool
+	profileSeconds               int
 }
 
 func main() {
@@ -59,6 +60,7 @@ func main() {
 	flag.IntVar(&o.windows, "windows", 25, "windows of event time to simulate")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up on driftd after this long")
 	flag.BoolVar(&o.keep, "keep", false, "keep the topics and the database afterwards")
+	flag.IntVar(&o.profileSeconds, "profile-seconds", 0, "also take a CPU profile of driftd for this many seconds from its first message")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
