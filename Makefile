@@ -93,9 +93,6 @@ bench: services-up build
 		-out $(BENCH_OUT) -dir $(LOCAL)/bench
 
 .PHONY: demo
-demo: services-up
-	$(LOCAL)/bin/probe topics $(KAFKA) 4 predictions outcomes dead-letters
-	@echo
-	@echo "Kafka:      $(KAFKA)   topics: predictions, outcomes, dead-letters"
-	@echo "ClickHouse: $(CLICKHOUSE) (native protocol)   clickhouse-client --port $(lastword $(subst :, ,$(CLICKHOUSE)))"
-	@echo "Stop them:  make services-down"
+demo: services-up build
+	go build -o $(LOCAL)/bin/demo ./deploy/demo
+	$(LOCAL)/bin/demo --driftd $(BIN)/driftd --probe $(LOCAL)/bin/probe --kafka $(KAFKA) --clickhouse $(CLICKHOUSE) --dir $(LOCAL)/demo

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,9 @@ func BenchmarkEndToEndIntegration(b *testing.B) {
 	cfg.Window.Size = time.Hour
 	cfg.Window.IdleTimeout = 0
 	cfg.Admin.Listen = ""
+	if d, err := time.ParseDuration(os.Getenv("DRIFTD_BENCH_COMMIT_INTERVAL")); err == nil {
+		cfg.CommitInterval = d
+	}
 	testservices.CreateTopics(b, brokers, partitions, cfg.Kafka.Topics.Predictions, cfg.Kafka.Topics.Outcomes)
 	produce(b, brokers, cfg.Kafka.Topics.Predictions, preds)
 	produce(b, brokers, cfg.Kafka.Topics.Outcomes, outs)

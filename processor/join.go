@@ -65,8 +65,7 @@ func entryBytes(id string) int64 { return int64(len(id)) + pendingEntryOverhead 
 // caller will not mutate). A prediction whose id is already pending
 // replaces it.
 func (j *joinStore) addPrediction(id string, p pendingPrediction) {
-	if old, ok := j.preds[id]; ok {
-		_ = old
+	if _, ok := j.preds[id]; ok {
 		j.removePrediction(id)
 	}
 	j.makeRoom(entryBytes(id))

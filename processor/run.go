@@ -90,6 +90,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) error {
 		return err
 	}
 	r.kc = kc
+	defer kc.transport.CloseIdleConnections()
 	r.loadBaselines()
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -266,12 +267,19 @@ func (r *runner) newWorker(gen *kafka.Generation, p int, predOff, outOff int64, 
 		log: r.log.With().Int("partition", p).Logger(),
 		dec: NewDecoder(r.cfg.Limits, r.cfg.Models), rejects: map[rejectKey]int64{},
 		predNext: predOff, outNext: outOff}
+	for kind, topic := range map[EventKind]string{Prediction: r.cfg.Kafka.Topics.Predictions, Outcome: r.cfg.Kafka.Topics.Outcomes} {
+		w.consumed[kind] = r.m.consumed.WithLabelValues(topic)
+		w.lag[kind] = r.m.consumerLag.WithLabelValues(topic, w.label)
+	}
 	now := r.now().UnixMilli()
 	w.eng = newPartitionEngine(paramsFrom(&r.cfg), r.cfg.Join, r.stateFactory(), now)
 	if snap.data != nil {
-		po, oo, err := w.eng.restore(snap.data, now, r.cfg.Join)
+		po, oo, dropped, err := w.eng.restore(snap.data, now, r.cfg.Join)
 		if err != nil {
 			return nil, fmt.Errorf("restoring partition %d: %w", p, err)
+		}
+		for _, d := range dropped {
+			w.log.Error().Str("window", d).Msg("checkpointed window does not restore (baseline changed?); dropped")
 		}
 		w.predNext, w.outNext, w.epoch = po, oo, snap.epoch
 	}

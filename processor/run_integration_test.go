@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -38,7 +39,11 @@ func (keyBalancer) Balance(m kafka.Message, partitions ...int) int {
 
 func produce(t testing.TB, brokers []string, topic string, msgs []streamMsg) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: keyBalancer{},
+	// An own transport: the shared default one caches metadata and may
+	// not know a topic created a moment ago.
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: keyBalancer{}, Transport: tr,
 		BatchSize: 1000, BatchTimeout: 5 * time.Millisecond, RequiredAcks: kafka.RequireAll, BatchBytes: 900 << 10}
 	defer w.Close()
 	const chunk = 5000
@@ -373,9 +378,31 @@ func TestRunBadInputToDLQIntegration(t *testing.T) {
 	produce(t, f.brokers, f.cfg.Kafka.Topics.Predictions, endMarkers(2, t0+1200*100, &f.cfg))
 	want := batch(t, &f.cfg, engineFactory(&f.cfg), preds, outs)
 	rec := &recorder{}
-	f.start(t, "a", rec)
+	// The first sink writes fail: the engine must retry, not lose them.
+	flaky := &flakySink{fails: 3, inner: rec}
+	rejects := &rejectRecorder{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, f.cfg, Deps{Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+			Sinks: []Sink{flaky}, RejectSinks: []RejectSink{rejects}})
+	}()
 	got := waitFor(t, rec, want, 60*time.Second)
 	compareWindows(t, got, want)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if flaky.calls <= 3 {
+		t.Errorf("sink called %d times; the failures were not retried", flaky.calls)
+	}
+	wantCounts := map[string]int64{}
+	for _, r := range wantReason {
+		wantCounts[r]++
+	}
+	if !reflect.DeepEqual(rejects.byReason(), wantCounts) {
+		t.Errorf("reject stats %v, want %v", rejects.byReason(), wantCounts)
+	}
 
 	seen := readDLQ(t, f, len(files))
 	for v, reason := range wantReason {
@@ -391,6 +418,45 @@ func TestRunBadInputToDLQIntegration(t *testing.T) {
 			t.Errorf("dead letter lacks source headers: %v", h)
 		}
 	}
+}
+
+type flakySink struct {
+	mu           sync.Mutex
+	fails, calls int
+	inner        Sink
+}
+
+func (f *flakySink) WriteWindows(ctx context.Context, rs []WindowResult) error {
+	f.mu.Lock()
+	f.calls++
+	fail := f.calls <= f.fails
+	f.mu.Unlock()
+	if fail {
+		return errors.New("sink unavailable")
+	}
+	return f.inner.WriteWindows(ctx, rs)
+}
+
+type rejectRecorder struct {
+	mu    sync.Mutex
+	stats []RejectStat
+}
+
+func (r *rejectRecorder) WriteRejects(_ context.Context, s []RejectStat) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats = append(r.stats, s...)
+	return nil
+}
+
+func (r *rejectRecorder) byReason() map[string]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int64{}
+	for _, s := range r.stats {
+		out[s.Reason] += s.Count
+	}
+	return out
 }
 
 // readDLQ reads n dead letters and maps original bytes to headers.

@@ -88,14 +88,16 @@ func (e *partitionEngine) snapshot(predOffset, outOffset int64) ([]byte, error) 
 }
 
 // restore replaces the engine's state with a snapshot and returns its
-// next offsets.
-func (e *partitionEngine) restore(b []byte, now int64, jc JoinConfig) (predOffset, outOffset int64, err error) {
+// next offsets. A window whose accumulator no longer restores (its
+// baseline changed incompatibly between checkpoint and restore) is
+// dropped and named in dropped, rather than failing the partition forever.
+func (e *partitionEngine) restore(b []byte, now int64, jc JoinConfig) (predOffset, outOffset int64, dropped []string, err error) {
 	var s snapshot
 	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
-		return 0, 0, fmt.Errorf("decoding snapshot: %w", err)
+		return 0, 0, nil, fmt.Errorf("decoding snapshot: %w", err)
 	}
 	if s.Version != snapshotVersion {
-		return 0, 0, fmt.Errorf("snapshot version %d, want %d", s.Version, snapshotVersion)
+		return 0, 0, nil, fmt.Errorf("snapshot version %d, want %d", s.Version, snapshotVersion)
 	}
 	*e = *newPartitionEngine(e.p, jc, e.newState, now)
 	e.maxTS, e.watermark, e.stats = s.MaxTS, s.Watermark, s.Stats
@@ -103,7 +105,9 @@ func (e *partitionEngine) restore(b []byte, now int64, jc JoinConfig) (predOffse
 		k := winKey{sw.Model, sw.Version, sw.Start}
 		w := e.getWindow(k, true)
 		if err := w.state.UnmarshalBinary(sw.State); err != nil {
-			return 0, 0, fmt.Errorf("restoring window %s/%s@%d: %w", k.model, k.version, k.start, err)
+			delete(e.windows, k)
+			dropped = append(dropped, fmt.Sprintf("%s/%s@%d: %v", k.model, k.version, k.start, err))
+			continue
 		}
 		w.baselineID, w.closed, w.dirty, w.late, w.emitted = sw.BaselineID, sw.Closed, sw.Dirty, sw.Late, sw.Emitted
 	}
@@ -120,5 +124,5 @@ func (e *partitionEngine) restore(b []byte, now int64, jc JoinConfig) (predOffse
 	st := e.join.stats
 	e.join.stats = s.JoinStats
 	e.join.stats.Entries, e.join.stats.Bytes = st.Entries, st.Bytes
-	return s.PredOffset, s.OutOffset, nil
+	return s.PredOffset, s.OutOffset, dropped, nil
 }

@@ -289,7 +289,9 @@ func (e *partitionEngine) result(k winKey, span int64, rev uint64, baselineID st
 		Latency:     rep.Latency,
 	}
 	if r.Events > 0 {
-		r.LabelCoverage = float64(st.Labelled()) / float64(r.Events)
+		// Outcomes carrying their own prediction may label predictions
+		// this window never saw as events; coverage is capped at 1.
+		r.LabelCoverage = min(1, float64(st.Labelled())/float64(r.Events))
 	}
 	return r
 }

@@ -87,8 +87,8 @@ func runEngine(t *testing.T, cfg Config, msgs []streamMsg, restoreEvery int) map
 				t.Fatal(err)
 			}
 			e = newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
-			if _, _, err := e.restore(snap, int64(i), cfg.Join); err != nil {
-				t.Fatal(err)
+			if _, _, dropped, err := e.restore(snap, int64(i), cfg.Join); err != nil || len(dropped) > 0 {
+				t.Fatal(err, dropped)
 			}
 		}
 	}
@@ -270,5 +270,99 @@ func TestJoinStoreBounds(t *testing.T) {
 	b.expire(0, 2)
 	if b.stats.Entries != 0 || b.stats.OrphanOutcomes != 2 || b.stats.Bytes != 0 {
 		t.Errorf("outcome wait: %+v", b.stats)
+	}
+}
+
+func decodeOne(t *testing.T, kind EventKind, s string) *Event {
+	t.Helper()
+	ev, err := NewDecoder(testLimits(), nil).Decode(kind, []byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// TestEngineIdleAdvance: a quiet partition's window closes after the idle
+// timeout as processing time passes, not before.
+func TestEngineIdleAdvance(t *testing.T) {
+	cfg := testEngineConfig() // 1m windows, idle 1s
+	cfg.Window.RollingWindows = 0
+	e := newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	e.prediction(decodeOne(t, Prediction, fmt.Sprintf(`{"event_id":"a","model":"m","model_version":"v","ts":%d,"features":{},"prediction":"1"}`, t0+50_000)), 0)
+	e.tick(900) // not idle yet
+	if rs := e.takeResults(); len(rs) != 0 {
+		t.Fatalf("closed before the idle timeout: %v", rs)
+	}
+	e.tick(1000 + 9_000) // idle for 9s of processing time: watermark t0+59s
+	if rs := e.takeResults(); len(rs) != 0 {
+		t.Fatalf("closed before the watermark reached the window end: %v", rs)
+	}
+	e.tick(1000 + 10_000)
+	rs := e.takeResults()
+	if len(rs) != 1 || rs[0].Events != 1 || rs[0].Revision != 1 {
+		t.Fatalf("want the window closed with 1 event, got %+v", rs)
+	}
+}
+
+// TestEngineJoinPaths: an outcome carrying its prediction joins at once;
+// an early outcome waits and joins when its prediction comes; a label for
+// a closed window re-emits it with a higher revision.
+func TestEngineJoinPaths(t *testing.T) {
+	cfg := testEngineConfig()
+	cfg.Window.RollingWindows = 0
+	e := newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	pred := func(id string, ts int64) *Event {
+		return decodeOne(t, Prediction, fmt.Sprintf(`{"event_id":%q,"model":"m","model_version":"v","ts":%d,"features":{"x":1},"prediction":"1"}`, id, ts))
+	}
+	out := func(id string) *Event {
+		return decodeOne(t, Outcome, fmt.Sprintf(`{"event_id":%q,"model":"m","ts":%d,"label":"1"}`, id, t0+500_000))
+	}
+	e.outcome(out("early"), 0)
+	if e.join.stats.Misses != 1 || e.join.stats.Entries != 1 {
+		t.Fatalf("early outcome not parked: %+v", e.join.stats)
+	}
+	e.prediction(pred("early", t0+1000), 1)
+	e.prediction(pred("late-label", t0+2000), 1)
+	e.outcome(decodeOne(t, Outcome, fmt.Sprintf(`{"event_id":"carried","model":"m","model_version":"v","ts":%d,"label":"0","prediction":"1","prediction_ts":%d}`, t0+600_000, t0+3000)), 2)
+	if e.join.stats.Hits != 2 || e.join.stats.Entries != 1 {
+		t.Fatalf("join stats %+v", e.join.stats)
+	}
+	e.prediction(pred("next", t0+80_000), 3) // closes the first window
+	rs := e.takeResults()
+	if len(rs) != 1 || rs[0].Events != 2 || rs[0].Revision != 3 || rs[0].LabelCoverage != 1 {
+		t.Fatalf("first emission %+v", rs)
+	}
+	e.outcome(out("late-label"), 4)
+	rs = e.takeResults()
+	if len(rs) != 1 || rs[0].Revision != 4 || rs[0].Performance.Support != 3 {
+		t.Fatalf("re-emission %+v", rs)
+	}
+}
+
+type unrestorable struct{ countState }
+
+func (*unrestorable) UnmarshalBinary([]byte) error { return fmt.Errorf("profile changed") }
+
+// TestRestoreDropsUnrestorableWindow: a window whose state no longer
+// restores is dropped and reported; the partition keeps going.
+func TestRestoreDropsUnrestorableWindow(t *testing.T) {
+	cfg := testEngineConfig()
+	e := newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	e.prediction(decodeOne(t, Prediction, fmt.Sprintf(`{"event_id":"a","model":"m","model_version":"v","ts":%d,"features":{},"prediction":"1"}`, t0)), 0)
+	snap, err := e.snapshot(1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := func(string, string) (windowState, string) {
+		return &unrestorable{countState{Feat: map[string]*featCount{}}}, ""
+	}
+	r := newPartitionEngine(paramsFrom(&cfg), cfg.Join, bad, 0)
+	po, _, dropped, err := r.restore(snap, 0, cfg.Join)
+	if err != nil || po != 1 || len(dropped) != 1 || len(r.windows) != 0 {
+		t.Fatalf("restore: offset %d dropped %v windows %d err %v", po, dropped, len(r.windows), err)
+	}
+	r.outcome(decodeOne(t, Outcome, `{"event_id":"a","model":"m","ts":1795428000000,"label":"1"}`), 1)
+	if r.stats.LateLabels != 1 {
+		t.Errorf("the dropped window's label should count as late, stats %+v", r.stats)
 	}
 }

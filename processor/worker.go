@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 )
@@ -33,7 +34,17 @@ type worker struct {
 	processed int // messages since the last durable flush
 	dlq       []kafka.Message
 	rejects   map[rejectKey]int64
-	exported  *exportedStats // last values published as metrics
+	// Taken from the engine but not yet accepted by every sink: kept
+	// across a failed flush so the next one (or the final one) delivers
+	// them before any checkpoint marks them emitted.
+	undelivered []WindowResult
+	rejectsOut  []RejectStat
+	exported    *exportedStats // last values published as metrics
+
+	// Per-message metrics, resolved once: label lookups cost more than
+	// the increments.
+	consumed [Outcome + 1]prometheus.Counter
+	lag      [Outcome + 1]prometheus.Gauge
 }
 
 // maxDeadLetterBytes caps the original bytes kept in a dead letter.
@@ -66,14 +77,14 @@ func (w *worker) run(runCtx, genCtx context.Context) error {
 		if w.processed >= w.r.cfg.Kafka.MaxInFlight {
 			// In-flight cap: stop taking messages until they are durable.
 			if err := w.flush(runCtx, true); err != nil {
-				return w.finish(runCtx, genCtx, err)
+				return w.finish(genCtx, err)
 			}
 		}
 		select {
 		case <-runCtx.Done():
-			return w.finish(runCtx, genCtx, nil)
+			return w.finish(genCtx, nil)
 		case <-genCtx.Done():
-			return w.finish(runCtx, genCtx, nil)
+			return w.finish(genCtx, nil)
 		case f := <-predCh:
 			if f.err != nil {
 				return f.err
@@ -89,7 +100,7 @@ func (w *worker) run(runCtx, genCtx context.Context) error {
 				w.eng.tick(w.r.now().UnixMilli())
 			}
 			if err := w.flush(runCtx, true); err != nil {
-				return w.finish(runCtx, genCtx, err)
+				return w.finish(genCtx, err)
 			}
 		}
 	}
@@ -99,7 +110,7 @@ func (w *worker) run(runCtx, genCtx context.Context) error {
 // the shutdown timeout. On revocation the checkpoint still helps the next
 // owner (kafka-go waits for this function before rejoining, so the next
 // owner cannot have restored yet).
-func (w *worker) finish(runCtx, genCtx context.Context, cause error) error {
+func (w *worker) finish(genCtx context.Context, cause error) error {
 	if cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
@@ -109,7 +120,6 @@ func (w *worker) finish(runCtx, genCtx context.Context, cause error) error {
 	if err := w.flush(ctx, commit); err != nil {
 		w.log.Warn().Err(err).Msg("final flush failed; the next owner replays from the last checkpoint")
 	}
-	_ = runCtx
 	return nil
 }
 
@@ -149,15 +159,14 @@ func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, topic string, of
 // handle decodes one message and applies it, or dead-letters it.
 func (w *worker) handle(kind EventKind, m *kafka.Message) {
 	now := w.r.now()
-	topic := m.Topic
-	w.r.m.consumed.WithLabelValues(topic).Inc()
+	w.consumed[kind].Inc()
 	if kind == Prediction {
 		w.predNext = m.Offset + 1
 	} else {
 		w.outNext = m.Offset + 1
 	}
 	w.processed++
-	w.r.m.consumerLag.WithLabelValues(topic, w.label).Set(float64(m.HighWaterMark - m.Offset - 1))
+	w.lag[kind].Set(float64(m.HighWaterMark - m.Offset - 1))
 	ev, err := w.dec.Decode(kind, m.Value)
 	if err != nil {
 		var de *DecodeError
@@ -202,8 +211,9 @@ func (w *worker) reject(m *kafka.Message, de *DecodeError, now time.Time) {
 
 // flush makes everything processed so far durable, then commits.
 func (w *worker) flush(ctx context.Context, commit bool) error {
-	results := w.eng.takeResults()
-	if w.processed == 0 && len(results) == 0 {
+	w.undelivered = append(w.undelivered, w.eng.takeResults()...)
+	w.rejectsOut = append(w.rejectsOut, w.takeRejects()...)
+	if w.processed == 0 && len(w.undelivered) == 0 {
 		return nil
 	}
 	if len(w.dlq) > 0 {
@@ -216,12 +226,14 @@ func (w *worker) flush(ctx context.Context, commit bool) error {
 		clear(w.dlq)
 		w.dlq = w.dlq[:0]
 	}
-	if err := w.r.deliver(ctx, results); err != nil {
+	if err := w.r.deliver(ctx, w.undelivered); err != nil {
 		return err
 	}
-	if err := w.r.deliverRejects(ctx, w.takeRejects()); err != nil {
+	w.undelivered = nil
+	if err := w.r.deliverRejects(ctx, w.rejectsOut); err != nil {
 		return err
 	}
+	w.rejectsOut = nil
 	snap, err := w.eng.snapshot(w.predNext, w.outNext)
 	if err != nil {
 		return err

@@ -241,6 +241,29 @@ func (w *WindowAccumulator) ObserveOutcome(prediction Value, score float64, hasS
 		w.perf.scoreGiven = true
 	}
 	w.perf.observe(t, p, tn, pn, okTN && okPN, score, hasScore)
+	w.observeTarget(t, tn, okTN)
+}
+
+// TargetFeature is the pseudo-feature under which the distribution of the
+// true labels is measured. Measuring it like any input is what catches
+// prior (label) shift: the inputs and the model's predictions stay put
+// while the share of each label moves.
+const TargetFeature = "__target__"
+
+func (w *WindowAccumulator) observeTarget(text string, num float64, isNum bool) {
+	task := w.opts.Task
+	if task == "" && w.profile != nil {
+		task = w.profile.Task
+	}
+	if task == Regression {
+		if isNum {
+			w.ObserveFeature(TargetFeature, Value{Kind: Number, Num: num})
+		}
+		return
+	}
+	// Labels are categories even when they look like numbers ("0", "1"), so
+	// a CSV baseline and JSON events agree on the type.
+	w.ObserveFeature(TargetFeature, Value{Kind: String, Str: text})
 }
 
 // sortedFeatureNames lists the window's features in byte order.

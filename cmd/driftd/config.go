@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/driftd/driftd/alerts"
 	"github.com/driftd/driftd/processor"
+	"github.com/driftd/driftd/sinks"
 )
 
 // Config is driftd.yaml: the engine's sections inline at the root, plus the
@@ -22,24 +25,28 @@ type Config struct {
 	Sink       string           `yaml:"sink"`
 	SinkFile   string           `yaml:"sink_file"` // with sink stdout: a file instead of stdout
 	ClickHouse ClickHouseConfig `yaml:"clickhouse"`
-	// Alerts is kept as raw YAML for the alerts package to decode strictly.
+	// Alerts is kept as raw YAML for the alerts package to decode strictly;
+	// validate fills alerts from it.
 	Alerts yaml.Node `yaml:"alerts"`
+	alerts alerts.Config
+	// StateDir holds local state that must survive restarts: the alert
+	// state machines and the notification outbox (StateDir/alerts).
+	StateDir string `yaml:"state_dir"`
 }
 
-// ClickHouseConfig is the ClickHouse connection for sinks/.
+// ClickHouseConfig is the ClickHouse sink's section: sinks.Config plus
+// whether `driftd run` migrates the schema before starting.
 type ClickHouseConfig struct {
-	Addr           string           `yaml:"addr"`
-	Database       string           `yaml:"database"`
-	Username       string           `yaml:"username"`
-	Password       processor.Secret `yaml:"password"`
-	MigrateOnStart bool             `yaml:"migrate_on_start"`
+	sinks.Config   `yaml:",inline"`
+	MigrateOnStart bool `yaml:"migrate_on_start"`
 }
 
 func defaultConfig() Config {
 	return Config{
 		Config:     processor.DefaultConfig(),
 		Sink:       "stdout",
-		ClickHouse: ClickHouseConfig{Database: "driftd", Username: "default"},
+		StateDir:   "driftd-state",
+		ClickHouse: ClickHouseConfig{Config: sinks.Config{}.Defaults()},
 	}
 }
 
@@ -87,16 +94,46 @@ func (c *Config) validate(p *processor.Problems) {
 	switch c.Sink {
 	case "stdout":
 	case "clickhouse":
-		if c.ClickHouse.Addr == "" {
-			p.Addf("clickhouse.addr", "must be set when sink is clickhouse")
-		}
-		if c.ClickHouse.Database == "" {
-			p.Addf("clickhouse.database", "must not be empty")
+		if len(c.ClickHouse.Addr) == 0 {
+			p.Addf("clickhouse.addr", "must list host:port when sink is clickhouse")
+		} else if err := c.ClickHouse.Config.Defaults().Validate(); err != nil {
+			p.Addf("clickhouse", "%v", err)
 		}
 	default:
 		p.Addf("sink", "%q is not one of stdout, clickhouse", c.Sink)
 	}
-	if c.Alerts.Kind != 0 && c.Alerts.Kind != yaml.MappingNode {
-		p.Addf("alerts", "must be a mapping (line %d)", c.Alerts.Line)
+	c.validateAlerts(p)
+}
+
+// validateAlerts decodes the alerts section strictly, listing each of its
+// problems with its key path.
+func (c *Config) validateAlerts(p *processor.Problems) {
+	if c.Alerts.Kind == 0 {
+		return
 	}
+	if c.Alerts.Kind != yaml.MappingNode {
+		p.Addf("alerts", "must be a mapping (line %d)", c.Alerts.Line)
+		return
+	}
+	raw, err := yaml.Marshal(&c.Alerts)
+	if err != nil {
+		p.Addf("alerts", "re-encoding: %v", err)
+		return
+	}
+	parsed, err := alerts.ParseConfig(raw)
+	if err != nil {
+		for _, line := range strings.Split(strings.TrimPrefix(err.Error(), "invalid alerts config: "), "\n") {
+			*p = append(*p, line)
+		}
+		return
+	}
+	c.alerts = parsed
+	if c.StateDir == "" && len(parsed.Rules) > 0 {
+		p.Addf("state_dir", "must be set when alerts has rules (alert state and the outbox live there)")
+	}
+}
+
+// alertsEnabled reports whether the alerts engine has anything to do.
+func (c *Config) alertsEnabled() bool {
+	return len(c.alerts.Rules) > 0
 }

@@ -18,17 +18,17 @@ import (
 //	kafka.brokers            DRIFTD_KAFKA_BROKERS=host1:9092,host2:9092 (lists: comma-separated)
 //	kafka.sasl.password      DRIFTD_KAFKA_SASL_PASSWORD
 //	window.size              DRIFTD_WINDOW_SIZE=30m
-//	clickhouse.addr          DRIFTD_CLICKHOUSE_ADDR
+//	clickhouse.addr          DRIFTD_CLICKHOUSE_ADDR=ch1:9000,ch2:9000
 //	clickhouse.password      DRIFTD_CLICKHOUSE_PASSWORD
 //
 // A secret may instead be read from a file: DRIFTD_KAFKA_SASL_PASSWORD_FILE
 // names the file; trailing newlines are trimmed. The environment wins over
 // the file. The alerts section has no overrides.
 
-var (
-	durationType = reflect.TypeFor[time.Duration]()
-	secretType   = reflect.TypeFor[processor.Secret]()
-)
+var durationType = reflect.TypeFor[time.Duration]()
+
+// isSecret matches processor.Secret and sinks.Secret alike.
+func isSecret(t reflect.Type) bool { return t.Kind() == reflect.String && t.Name() == "Secret" }
 
 func applyEnv(cfg *Config, env func(string) (string, bool), p *processor.Problems) {
 	walkEnv(reflect.ValueOf(cfg).Elem(), "", env, p)
@@ -44,6 +44,9 @@ func walkEnv(v reflect.Value, path string, env func(string) (string, bool), p *p
 			continue
 		}
 		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Func {
+			continue
+		}
 		if opts == "inline" {
 			walkEnv(fv, path, env, p)
 			continue
@@ -60,7 +63,7 @@ func walkEnv(v reflect.Value, path string, env func(string) (string, bool), p *p
 		}
 		envName := "DRIFTD_" + strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(key))
 		s, ok := env(envName)
-		if !ok && f.Type == secretType {
+		if !ok && isSecret(f.Type) {
 			if file, fok := env(envName + "_FILE"); fok {
 				b, err := os.ReadFile(file)
 				if err != nil {

@@ -43,7 +43,7 @@ func TestLoadConfigDefaultsAndEnv(t *testing.T) {
 	if cfg.Window.Size != 30*time.Minute || cfg.Window.IdleTimeout != 5*time.Second || cfg.Join.MaxEntries != 7 {
 		t.Errorf("window/join: %+v %+v", cfg.Window, cfg.Join)
 	}
-	if cfg.ClickHouse.Addr != "ch:9000" || cfg.Admin.Listen != "127.0.0.1:9464" || cfg.Kafka.Topics.Predictions != "predictions" {
+	if strings.Join(cfg.ClickHouse.Addr, ",") != "ch:9000" || cfg.Admin.Listen != "127.0.0.1:9464" || cfg.Kafka.Topics.Predictions != "predictions" {
 		t.Errorf("defaults/env: %+v", cfg)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -16,7 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 
+	"github.com/driftd/driftd/alerts"
 	"github.com/driftd/driftd/processor"
+	"github.com/driftd/driftd/sinks"
 )
 
 func init() {
@@ -45,11 +48,6 @@ func runRun(args []string) int {
 		defer f.Close()
 		out = f
 	}
-	if cfg.Sink == "clickhouse" {
-		fmt.Fprintln(os.Stderr, "driftd run: sink clickhouse is not wired yet; use sink: stdout")
-		return 2
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
@@ -66,13 +64,48 @@ func runRun(args []string) int {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	deps := processor.Deps{Logger: log, Registerer: reg, Gatherer: reg, Reload: reload}
+	var recorder alerts.Recorder
+	if cfg.Sink == "clickhouse" {
+		ch, err := openClickHouse(ctx, &cfg, log, reg)
+		if err != nil {
+			log.Error().Err(err).Msg("opening the ClickHouse sink")
+			return 1
+		}
+		defer ch.Close()
+		deps.Sinks, deps.RejectSinks = []processor.Sink{ch}, []processor.RejectSink{ch}
+		recorder = ch
+	} else {
+		deps.Sinks = []processor.Sink{&jsonLinesSink{w: out}}
+	}
+	if cfg.alertsEnabled() {
+		// The alerts engine comes after the ClickHouse sink: a window's rows
+		// are written before anyone is told about them.
+		eng, err := alerts.NewEngine(cfg.alerts, alerts.Options{Dir: filepath.Join(cfg.StateDir, "alerts"),
+			Logger: log.With().Str("component", "alerts").Logger(), Registerer: reg, Recorder: recorder})
+		if err != nil {
+			log.Error().Err(err).Msg("starting the alerts engine")
+			return 1
+		}
+		delivered := make(chan struct{})
+		go func() {
+			defer close(delivered)
+			if err := eng.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error().Err(err).Msg("alert delivery stopped")
+			}
+		}()
+		// Undelivered notifications stay in the outbox for the next start.
+		defer func() {
+			if err := eng.Close(); err != nil {
+				log.Error().Err(err).Msg("closing the alerts engine")
+			}
+			<-delivered
+		}()
+		deps.Sinks = append(deps.Sinks, eng)
+	}
 	log.Info().Str("config", *path).Strs("brokers", cfg.Kafka.Brokers).Str("group", cfg.Kafka.Group).
 		Str("admin", cfg.Admin.Listen).Msg("starting")
-	err = processor.Run(ctx, cfg.Config, processor.Deps{
-		Logger: log, Registerer: reg, Gatherer: reg,
-		Sinks:  []processor.Sink{&jsonLinesSink{w: out}},
-		Reload: reload,
-	})
+	err = processor.Run(ctx, cfg.Config, deps)
 	signal.Stop(hup)
 	close(hup)
 	if err != nil {
@@ -84,6 +117,26 @@ func runRun(args []string) int {
 	}
 	log.Info().Msg("stopped")
 	return 0
+}
+
+// openClickHouse opens the sink; with clickhouse.migrate_on_start (or
+// sinks' own auto_migrate) it creates or upgrades the schema first, else it
+// refuses a schema it does not know.
+func openClickHouse(ctx context.Context, cfg *Config, log zerolog.Logger, reg prometheus.Registerer) (*sinks.ClickHouse, error) {
+	chCfg := cfg.ClickHouse.Config.Defaults()
+	chCfg.AutoMigrate = chCfg.AutoMigrate || cfg.ClickHouse.MigrateOnStart
+	if cfg.alertsEnabled() {
+		lookup := cfg.alerts.Thresholds()
+		chCfg.Thresholds = func(model, version, feature, metric string) (sinks.Threshold, bool) {
+			level, below, ok := lookup(model, version, feature, metric)
+			dir := sinks.Above
+			if below {
+				dir = sinks.Below
+			}
+			return sinks.Threshold{Value: level, Direction: dir}, ok
+		}
+	}
+	return sinks.Open(ctx, chCfg, log, reg)
 }
 
 // jsonLinesSink writes each window result as one JSON line; a stand-in

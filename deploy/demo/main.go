@@ -233,7 +233,7 @@ func portOf(addr string) string {
 
 type configData struct {
 	Kafka, Group, Dir, Admin, ClickHouse, Database, Receiver, SigningKey string
-	Topics                                                              [4]string
+	Topics                                                               [4]string
 }
 
 func writeConfig(path string, d configData) error {
@@ -273,15 +273,15 @@ admin:
 state_dir: {{.Dir}}/state
 sink: clickhouse
 clickhouse:
-  addr: {{.ClickHouse}}
+  addr: [{{.ClickHouse}}]
   database: {{.Database}}
 alerts:
   rules:
+    - {name: label_shift, metric: psi, feature: __target__, threshold: 0.1}
     - {name: feature_drift, metric: psi, severity: critical}
     - {name: new_category, metric: new_categories}
     - {name: missing_values, metric: missing_rate}
     - {name: f1_floor, metric: f1, threshold: 0.6, resolve_threshold: 0.65, action: both}
-    - {name: recall_floor, metric: recall, threshold: 0.6, resolve_threshold: 0.65}
     - {name: latency_p50, metric: latency_p50_ms, threshold: 50}
   targets:
     - {name: oncall, kind: webhook, url: "{{.Receiver}}/oncall"}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/internal/simulate"
+	"github.com/driftd/driftd/stats"
 )
 
 // detectionRule maps an injected scenario kind to the alert rule of the
@@ -17,13 +18,14 @@ import (
 var detectionRule = map[string]struct {
 	rule       string
 	perFeature bool
+	feature    string // a fixed feature, for scenarios not tied to an input
 }{
-	"covariate_shift":    {"feature_drift", true},
-	"new_category":       {"new_category", true},
-	"missing_spike":      {"missing_values", true},
-	"prior_shift":        {"recall_floor", false},
-	"concept_drift":      {"f1_floor", false},
-	"latency_regression": {"latency_p50", false},
+	"covariate_shift":    {rule: "feature_drift", perFeature: true},
+	"new_category":       {rule: "new_category", perFeature: true},
+	"missing_spike":      {rule: "missing_values", perFeature: true},
+	"prior_shift":        {rule: "label_shift", feature: stats.TargetFeature},
+	"concept_drift":      {rule: "f1_floor"},
+	"latency_regression": {rule: "latency_p50"},
 }
 
 // expectation is one injected scenario and where its alert must appear.
@@ -55,6 +57,7 @@ func expectations(path string) ([]expectation, time.Duration, error) {
 		}
 		e := expectation{kind: inj.Kind, model: inj.Model, rule: d.rule,
 			from: sc.Start.Add(inj.At), to: sc.Start.Add(inj.At + sc.Window)}
+		e.feature = d.feature
 		if d.perFeature {
 			e.feature = inj.Feature
 		}

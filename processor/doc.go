@@ -1,0 +1,51 @@
+// Design notes (processor/)
+//
+// File map:
+//
+//	config.go          engine config, defaults, Validate (every problem with its key path), Secret
+//	event.go decode.go v1 events and the zero-allocation scanner; reject reasons
+//	join.go            bounded pending-join store (entries and bytes, evict oldest, expiry)
+//	window.go          partitionEngine: watermark, tumbling windows, lateness, rolling views, revisions
+//	snapshot.go        partition state <-> bytes (gob; accumulators via MarshalBinary)
+//	state.go           windowState (what the engine needs of an accumulator), countState stand-in
+//	state_stats.go     stats.WindowAccumulator behind windowState
+//	checkpoint.go      changelog: compacted single-partition topic, chunked A/B snapshots
+//	kafka.go           dialer/transport (TLS, SASL), co-partitioning check, EnsureTopics
+//	run.go worker.go   Run, the consumer-group generation loop, one worker per partition pair
+//	sink.go            Sink and RejectSink contracts
+//	admin.go metrics.go /metrics /healthz /readyz pprof; Prometheus metrics
+//
+// Invariants:
+//
+//   - One goroutine owns a partition pair (predictions p, outcomes p): its
+//     decoder, engine and join store are never shared. Range assignment gives
+//     partition p of both topics to the same member; start-up refuses topics
+//     with different partition counts, and a generation that assigns one
+//     without the other.
+//   - A checkpoint holds the engine state together with the next offsets of
+//     both topics. Restore resumes from those offsets, not the group's
+//     committed ones, so state and input position can never disagree; the
+//     group commit (same offsets) only reports progress and lag.
+//   - Flush order: dead letters, then sinks in order, then reject stats,
+//     then the checkpoint, then the commit. A crash anywhere replays from
+//     the previous checkpoint, so results are delivered at least once.
+//   - Replays do not double-count because every emission is a pure function
+//     of the input: window identity is (model, version, start, span) with
+//     starts aligned to the epoch, and Revision = 1 + labels + late events
+//     (a rolling view sums its windows'). Revisions only grow with content,
+//     so whatever a crashed run wrote is outranked by the complete result.
+//     Determinism needs per-partition event order (Kafka's) and joins that
+//     do not depend on the interleaving of the two topics: label_horizon and
+//     outcome_wait must exceed the consumer skew between them. Idle-timeout
+//     advance is processing-time driven and is the one non-replayable input.
+//   - The watermark is per partition: max prediction event time minus
+//     allowed lateness. A window closes when the watermark passes its end, is
+//     kept (for late labels and rolling views) for label_horizon + lateness +
+//     K windows, then dropped after a last emission.
+//   - kafka-go ends a generation only after every worker returned; a worker
+//     checkpoints on the way out, so the next owner restores the latest state.
+//   - Every produce request stays under the broker's 1 MiB default: the
+//     changelog writes 256 KiB chunks, dead letters keep at most 512 KiB of
+//     the original message.
+
+package processor
