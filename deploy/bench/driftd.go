@@ -362,6 +362,7 @@ baselines:
   dir: {{.Dir}}/baselines
 admin:
   listen: {{.Admin}}
+state_dir: {{.Dir}}/state
 sink: clickhouse
 clickhouse:
   addr: [{{.ClickHouse}}]

@@ -191,6 +191,7 @@ func run(ctx context.Context, o options) error {
 	res.WindowToWebhookP99Ms = percentilePtr(er.toWebhook, 99)
 	res.CreatedToWebhookP99Ms = percentilePtr(er.createdToWebhook, 99)
 	res.Notifications, res.NotificationsVerified = er.notifications, er.verified
+	res.NotifiedWindows = len(er.toWebhook)
 	if er.notifications == 0 {
 		res.WebhookNote = "no notification arrived (is the alerts section wired into driftd run at this commit?)"
 	}

@@ -41,6 +41,7 @@ type Results struct {
 	WindowToWebhookP99Ms    *float64 `json:"window_to_webhook_p99_ms"`
 	CreatedToWebhookP99Ms   *float64 `json:"created_to_webhook_p99_ms"`
 	Notifications           int      `json:"notifications"`
+	NotifiedWindows         int      `json:"notified_windows"` // latency samples: first notification per window
 	NotificationsVerified   int      `json:"notifications_verified"`
 	WebhookNote             string   `json:"webhook_note,omitempty"`
 
@@ -160,7 +161,8 @@ func (r *Results) webhookNote() string {
 	if r.WebhookNote != "" {
 		return r.WebhookNote
 	}
-	return fmt.Sprintf("%d notifications, %d with a valid signature", r.Notifications, r.NotificationsVerified)
+	return fmt.Sprintf("%d windows notified (firing or resolved); %d notifications, %d with a valid signature",
+		r.NotifiedWindows, r.Notifications, r.NotificationsVerified)
 }
 
 // count formats n with thousands separators.
