@@ -148,7 +148,7 @@ func (r *Results) writeTable(w io.Writer) {
 		{"driftd compare, same rows (batch)", rowsPerS(r.DriftdCompareRowsPerS, r.CompareError),
 			fmt.Sprintf("%s current rows, CSV parse included", count(float64(r.PeerRows)))},
 		{"numpy/scipy (deploy/bench/peers.py)", rowsPerS(r.ScipyRowsPerS, r.ScipyError), speedup(r.SpeedupVsScipy)},
-		{"Evidently " + r.EvidentlyVersion, rowsPerS(r.EvidentlyRowsPerS, r.EvidentlyError), speedup(r.SpeedupVsEvidently)},
+		{strings.TrimSpace("Evidently " + r.EvidentlyVersion), rowsPerS(r.EvidentlyRowsPerS, r.EvidentlyError), speedup(r.SpeedupVsEvidently)},
 	}
 	fmt.Fprintln(w, "| measure | value | note |")
 	fmt.Fprintln(w, "|---|---|---|")
