@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -212,5 +213,39 @@ func TestMachineParsers(t *testing.T) {
 	}
 	if got := memTotal("MemTotal:       24576000 kB\nMemFree: 1 kB\n"); got != 24576000<<10 {
 		t.Errorf("memTotal = %d", got)
+	}
+}
+
+func TestLatenciesFromClose(t *testing.T) {
+	w0 := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	w1 := w0.Add(40 * time.Second)
+	w2 := w1.Add(40 * time.Second)
+	now := time.Unix(5000, 0)
+	closed := map[time.Time]time.Time{w0: now, w1: now.Add(time.Second)}
+	visible := map[time.Time]time.Time{w0: now.Add(300 * time.Millisecond), w1: now.Add(1500 * time.Millisecond),
+		w2: now.Add(9 * time.Second)} // w2 closed by the idle timeout: no close time, not counted
+	got := sinceClose(closed, visible)
+	slices.Sort(got)
+	if want := []float64{300, 500}; !slices.Equal(got, want) {
+		t.Errorf("sinceClose = %v, want %v", got, want)
+	}
+
+	note := func(start time.Time, at, created time.Time) arrival {
+		var a arrival
+		a.at, a.n.Window.Start, a.n.CreatedAt = at, start, created
+		return a
+	}
+	arrivals := []arrival{
+		note(w0, now.Add(400*time.Millisecond), now.Add(380*time.Millisecond)),
+		note(w0, now.Add(900*time.Millisecond), now.Add(880*time.Millisecond)), // a second one for w0: not its first
+		note(w1.In(time.FixedZone("x", 3600)), now.Add(2*time.Second), now.Add(1990*time.Millisecond)),
+		note(w2, now.Add(10*time.Second), time.Time{}),
+	}
+	fromClose, fromCreated := webhookLatencies(arrivals, closed)
+	if want := []float64{400, 1000}; !slices.Equal(fromClose, want) {
+		t.Errorf("from close = %v, want %v", fromClose, want)
+	}
+	if want := []float64{20, 20, 10}; !slices.Equal(fromCreated, want) {
+		t.Errorf("from created_at = %v, want %v", fromCreated, want)
 	}
 }

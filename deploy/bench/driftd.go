@@ -126,28 +126,47 @@ func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
 	stopProcess(cmd, exited)
 
 	visMu.Lock()
-	for start, closed := range closeTimes {
-		if v, ok := visible[start]; ok {
-			res.toClickHouse = append(res.toClickHouse, float64(v.Sub(closed))/1e6)
-		}
-	}
+	res.toClickHouse = sinceClose(closeTimes, visible)
 	visMu.Unlock()
-	seen := map[time.Time]bool{}
-	for _, a := range recv.snapshot() {
-		res.notifications++
+	arrivals := recv.snapshot()
+	res.toWebhook, res.createdToWebhook = webhookLatencies(arrivals, closeTimes)
+	res.notifications = len(arrivals)
+	for _, a := range arrivals {
 		if a.verified {
 			res.verified++
 		}
-		start := a.n.Window.Start.UTC()
-		if !a.n.CreatedAt.IsZero() {
-			res.createdToWebhook = append(res.createdToWebhook, float64(a.at.Sub(a.n.CreatedAt))/1e6)
-		}
-		if closed, ok := closeTimes[start]; ok && !seen[start] {
-			seen[start] = true
-			res.toWebhook = append(res.toWebhook, float64(a.at.Sub(closed))/1e6)
-		}
 	}
 	return res, nil
+}
+
+// sinceClose returns, in ms, how long after its close each window became
+// visible; windows never seen are left out.
+func sinceClose(closed, visible map[time.Time]time.Time) []float64 {
+	var out []float64
+	for start, c := range closed {
+		if v, ok := visible[start]; ok {
+			out = append(out, float64(v.Sub(c))/1e6)
+		}
+	}
+	return out
+}
+
+// webhookLatencies returns, in ms, arrival − close for the first
+// notification of each window with a known close, and arrival −
+// created_at for every notification.
+func webhookLatencies(arrivals []arrival, closed map[time.Time]time.Time) (fromClose, fromCreated []float64) {
+	seen := map[time.Time]bool{}
+	for _, a := range arrivals {
+		if !a.n.CreatedAt.IsZero() {
+			fromCreated = append(fromCreated, float64(a.at.Sub(a.n.CreatedAt))/1e6)
+		}
+		start := a.n.Window.Start.UTC()
+		if c, ok := closed[start]; ok && !seen[start] {
+			seen[start] = true
+			fromClose = append(fromClose, float64(a.at.Sub(c))/1e6)
+		}
+	}
+	return fromClose, fromCreated
 }
 
 // followMetrics scrapes /metrics every 50 ms from readiness until driftd
