@@ -16,6 +16,13 @@ func (r *runner) loadBaselines() {
 		for _, p := range problems {
 			r.log.Warn().Str("problem", p).Msg("skipping baseline")
 		}
+		// An unreadable directory on reload (a deploy swapping it, a
+		// permission slip) must not turn every model baseline-free.
+		if old := r.baselines.Load(); set == nil && old != nil {
+			r.log.Error().Str("dir", r.cfg.Baselines.Dir).Int("kept", len(*old)).
+				Msg("baselines dir unreadable; keeping the baselines already loaded")
+			return
+		}
 	}
 	r.baselines.Store(&set)
 	r.m.baselines.Set(float64(len(set)))
@@ -39,7 +46,6 @@ func (r *runner) stateFactory() stateFactory {
 	if r.deps.newState != nil {
 		return r.deps.newState
 	}
-	useStats := statsCheckpointable()
 	opts := stats.AccumulatorOptions{MaxCategories: r.cfg.Limits.MaxCategories}
 	return func(model, version string) (windowState, string) {
 		b := (*r.baselines.Load())[modelVersion{model, version}]
@@ -52,9 +58,6 @@ func (r *runner) stateFactory() stateFactory {
 			}
 		} else {
 			p, id = b.profile, b.id
-		}
-		if !useStats {
-			return newCountState(), id
 		}
 		return newStatsState(p, opts), id
 	}

@@ -7,7 +7,7 @@
 //	join.go            bounded pending-join store (entries and bytes, evict oldest, expiry)
 //	window.go          partitionEngine: watermark, tumbling windows, lateness, rolling views, revisions
 //	snapshot.go        partition state <-> bytes (gob; accumulators via MarshalBinary)
-//	state.go           windowState (what the engine needs of an accumulator), countState stand-in
+//	state.go           windowState (what the engine needs of an accumulator; state_stats.go adapts stats)
 //	state_stats.go     stats.WindowAccumulator behind windowState
 //	checkpoint.go      changelog: compacted single-partition topic, chunked A/B snapshots
 //	kafka.go           dialer/transport (TLS, SASL), co-partitioning check, EnsureTopics

@@ -167,12 +167,9 @@ func batch(t testing.TB, cfg *Config, f stateFactory, preds, outs []streamMsg) m
 }
 
 func engineFactory(cfg *Config) stateFactory {
-	if statsCheckpointable() {
-		return func(string, string) (windowState, string) {
-			return newStatsState(nil, stats.AccumulatorOptions{MaxCategories: cfg.Limits.MaxCategories}), ""
-		}
+	return func(string, string) (windowState, string) {
+		return newStatsState(nil, stats.AccumulatorOptions{MaxCategories: cfg.Limits.MaxCategories}), ""
 	}
-	return countFactory
 }
 
 type fixture struct {

@@ -11,22 +11,6 @@ type statsState struct {
 	acc *stats.WindowAccumulator
 }
 
-// checkpointable is the part of stats.WindowAccumulator's API that lands
-// separately from the measures; the engine checks for it once and falls
-// back to countState without it, so checkpoints never fail half-way.
-type checkpointable interface {
-	Merge(o *stats.WindowAccumulator) error
-	MarshalBinary() ([]byte, error)
-	UnmarshalBinary(b []byte) error
-}
-
-// statsCheckpointable reports whether this build's accumulator can merge
-// and checkpoint.
-func statsCheckpointable() bool {
-	_, ok := any(stats.NewWindowAccumulator(nil, stats.AccumulatorOptions{})).(checkpointable)
-	return ok
-}
-
 func newStatsState(p *stats.Profile, opts stats.AccumulatorOptions) windowState {
 	return &statsState{acc: stats.NewWindowAccumulator(p, opts)}
 }
@@ -50,27 +34,15 @@ func (s *statsState) Merge(o windowState) error {
 	if !ok {
 		return fmt.Errorf("merging %T into a stats window", o)
 	}
-	c, ok := any(s.acc).(checkpointable)
-	if !ok {
-		return fmt.Errorf("stats.WindowAccumulator cannot merge in this build")
-	}
-	return c.Merge(other.acc)
+	return s.acc.Merge(other.acc)
 }
 
 func (s *statsState) MarshalBinary() ([]byte, error) {
-	c, ok := any(s.acc).(checkpointable)
-	if !ok {
-		return nil, fmt.Errorf("stats.WindowAccumulator cannot checkpoint in this build")
-	}
-	return c.MarshalBinary()
+	return s.acc.MarshalBinary()
 }
 
 func (s *statsState) UnmarshalBinary(b []byte) error {
-	c, ok := any(s.acc).(checkpointable)
-	if !ok {
-		return fmt.Errorf("stats.WindowAccumulator cannot restore in this build")
-	}
-	return c.UnmarshalBinary(b)
+	return s.acc.UnmarshalBinary(b)
 }
 
 func (s *statsState) Report() windowReport {

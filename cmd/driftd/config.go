@@ -97,7 +97,10 @@ func (c *Config) validate(p *processor.Problems) {
 		if len(c.ClickHouse.Addr) == 0 {
 			p.Addf("clickhouse.addr", "must list host:port when sink is clickhouse")
 		} else if err := c.ClickHouse.Config.Defaults().Validate(); err != nil {
-			p.Addf("clickhouse", "%v", err)
+			// One problem per line, each already naming its clickhouse.* key.
+			for _, line := range strings.Split(err.Error(), "\n") {
+				*p = append(*p, strings.TrimSpace(line))
+			}
 		}
 	default:
 		p.Addf("sink", "%q is not one of stdout, clickhouse", c.Sink)

@@ -139,8 +139,8 @@ func openClickHouse(ctx context.Context, cfg *Config, log zerolog.Logger, reg pr
 	return sinks.Open(ctx, chCfg, log, reg)
 }
 
-// jsonLinesSink writes each window result as one JSON line; a stand-in
-// until the ClickHouse sink is wired.
+// jsonLinesSink writes each window result as one JSON line (sink: stdout),
+// for trying driftd without ClickHouse or piping results elsewhere.
 type jsonLinesSink struct {
 	mu sync.Mutex
 	w  io.Writer

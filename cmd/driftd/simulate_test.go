@@ -93,7 +93,8 @@ func TestSimulateTrainingBuildsBaselines(t *testing.T) {
 		if err := json.Unmarshal(data, &p); err != nil {
 			t.Fatal(err)
 		}
-		if p.Rows != 3000 || len(p.Features) != 10 || p.Performance.Task != "binary" || !(p.Performance.F1 > 0.6) {
+		// 10 inputs plus the label distribution (stats.TargetFeature).
+		if p.Rows != 3000 || len(p.Features) != 11 || p.Performance.Task != "binary" || !(p.Performance.F1 > 0.6) {
 			t.Errorf("%s/%s profile: %d rows, %d features, performance %+v", mv[0], mv[1], p.Rows, len(p.Features), p.Performance)
 		}
 	}

@@ -14,21 +14,17 @@ interserver_port=${DRIFTD_CLICKHOUSE_INTERSERVER_PORT:-19009}
 pidfile=$state/clickhouse.pid
 server=/usr/sbin/clickhouse-server
 probe=${DRIFTD_PROBE:-$repo/.local/bin/probe}
+name=clickhouse
+probe_kind=clickhouse
+start_timeout=${DRIFTD_CLICKHOUSE_START_TIMEOUT:-60}
+logs=("$state/logs/clickhouse-server.err.log" "$state/logs/stdout.log")
 
-log() { printf 'clickhouse: %s\n' "$*" >&2; }
-
-running() {
-	[[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
-}
+# shellcheck source=service.sh
+source "$here/service.sh"
 
 install_server() {
 	[[ -x $server && -f /etc/clickhouse-server/config.xml ]] && return
-	log "installing Debian's clickhouse-server package"
-	local sudo=""
-	[[ $(id -u) -ne 0 ]] && sudo=sudo
-	$sudo apt-get update -qq >/dev/null
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq clickhouse-server clickhouse-client >"$state/apt.log" 2>&1 ||
-		{ log "apt-get install failed, see $state/apt.log"; tail -20 "$state/apt.log" >&2; exit 1; }
+	apt_install clickhouse-server clickhouse-client
 }
 
 write_config() {
@@ -47,7 +43,6 @@ write_config() {
 }
 
 up() {
-	mkdir -p "$state"
 	if running; then
 		log "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"
 		wait_ready
@@ -64,50 +59,4 @@ up() {
 	wait_ready
 }
 
-wait_ready() {
-	local deadline=$((SECONDS + ${DRIFTD_CLICKHOUSE_START_TIMEOUT:-60}))
-	until "$probe" clickhouse "127.0.0.1:$port" >/dev/null 2>&1; do
-		if ! running; then
-			log "server exited; last log lines:"
-			tail -30 "$state/logs/clickhouse-server.err.log" "$state/logs/stdout.log" >&2 2>/dev/null || true
-			rm -f "$pidfile"
-			exit 1
-		fi
-		if ((SECONDS > deadline)); then
-			log "not ready after ${DRIFTD_CLICKHOUSE_START_TIMEOUT:-60}s; see $state/logs/"
-			exit 1
-		fi
-		sleep 0.5
-	done
-	log "ready: 127.0.0.1:$port (version $("$probe" clickhouse "127.0.0.1:$port" 2>/dev/null))"
-}
-
-down() {
-	if ! running; then
-		log "not running"
-		rm -f "$pidfile"
-		return
-	fi
-	local pid
-	pid=$(cat "$pidfile")
-	log "stopping pid $pid"
-	kill -TERM "$pid"
-	for _ in $(seq 1 60); do
-		kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; log "stopped"; return; }
-		sleep 0.5
-	done
-	log "no clean stop after 30s, killing pid $pid"
-	kill -KILL "$pid" 2>/dev/null || true
-	rm -f "$pidfile"
-}
-
-status() {
-	if running; then echo "clickhouse: running (pid $(cat "$pidfile")) 127.0.0.1:$port"; else echo "clickhouse: stopped"; fi
-}
-
-case "${1:-}" in
-up) up ;;
-down) down ;;
-status) status ;;
-*) echo "usage: $0 up|down|status" >&2; exit 2 ;;
-esac
+dispatch "$@"

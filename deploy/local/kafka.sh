@@ -14,12 +14,13 @@ ctrl_port=${DRIFTD_KAFKA_CONTROLLER_PORT:-19093}
 pidfile=$state/kafka.pid
 libs=$state/libs
 probe=${DRIFTD_PROBE:-$repo/.local/bin/probe}
+name=kafka
+probe_kind=kafka
+start_timeout=${DRIFTD_KAFKA_START_TIMEOUT:-120}
+logs=("$state/logs/server.log" "$state/logs/stdout.log")
 
-log() { printf 'kafka: %s\n' "$*" >&2; }
-
-running() {
-	[[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
-}
+# shellcheck source=service.sh
+source "$here/service.sh"
 
 resolve_jars() {
 	# The pom's checksum names the resolved set, so a changed pom re-resolves.
@@ -73,19 +74,9 @@ logger.state.level = WARN
 PROPS
 }
 
-apt_install() {
-	log "installing $* with apt-get"
-	local sudo=""
-	[[ $(id -u) -ne 0 ]] && sudo=sudo
-	$sudo apt-get update -qq >/dev/null
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >"$state/apt.log" 2>&1 ||
-		{ log "apt-get install $* failed, see $state/apt.log"; exit 1; }
-}
-
 classpath() { printf '%s/*' "$libs"; }
 
 up() {
-	mkdir -p "$state"
 	if running; then
 		log "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"
 		wait_ready
@@ -114,50 +105,4 @@ up() {
 	wait_ready
 }
 
-wait_ready() {
-	local deadline=$((SECONDS + ${DRIFTD_KAFKA_START_TIMEOUT:-120}))
-	until "$probe" kafka "127.0.0.1:$port" >/dev/null 2>&1; do
-		if ! running; then
-			log "broker exited; last log lines:"
-			tail -30 "$state/logs/server.log" "$state/logs/stdout.log" >&2 2>/dev/null || true
-			rm -f "$pidfile"
-			exit 1
-		fi
-		if ((SECONDS > deadline)); then
-			log "not ready after ${DRIFTD_KAFKA_START_TIMEOUT:-120}s; see $state/logs/server.log"
-			exit 1
-		fi
-		sleep 0.5
-	done
-	log "ready: 127.0.0.1:$port ($("$probe" kafka "127.0.0.1:$port" 2>/dev/null))"
-}
-
-down() {
-	if ! running; then
-		log "not running"
-		rm -f "$pidfile"
-		return
-	fi
-	local pid
-	pid=$(cat "$pidfile")
-	log "stopping pid $pid"
-	kill -TERM "$pid"
-	for _ in $(seq 1 60); do
-		kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; log "stopped"; return; }
-		sleep 0.5
-	done
-	log "no clean stop after 30s, killing pid $pid"
-	kill -KILL "$pid" 2>/dev/null || true
-	rm -f "$pidfile"
-}
-
-status() {
-	if running; then echo "kafka: running (pid $(cat "$pidfile")) 127.0.0.1:$port"; else echo "kafka: stopped"; fi
-}
-
-case "${1:-}" in
-up) up ;;
-down) down ;;
-status) status ;;
-*) echo "usage: $0 up|down|status" >&2; exit 2 ;;
-esac
+dispatch "$@"

@@ -6,26 +6,19 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/driftd/driftd/processor"
 )
 
-// EventKind tells a prediction from an outcome.
-type EventKind uint8
+// EventKind tells a prediction from an outcome: the processor's own kinds,
+// since the generator writes exactly what the processor reads.
+type EventKind = processor.EventKind
 
 // Event kinds.
 const (
-	Prediction EventKind = iota + 1
-	Outcome
+	Prediction = processor.Prediction
+	Outcome    = processor.Outcome
 )
-
-func (k EventKind) String() string {
-	switch k {
-	case Prediction:
-		return "prediction"
-	case Outcome:
-		return "outcome"
-	}
-	return "unknown"
-}
 
 // Event is one generated record. Value is the JSON document (schema v1)
 // appended to the buffer passed to Next; Model is also the Kafka key.
