@@ -70,6 +70,28 @@ test: services-up test-tools lint build
 	python3 testdata/stats/check.py --driftd $(BIN)/driftd
 	@echo "tests: $$(grep -c -- '--- PASS' $(LOCAL)/go-test.log) passed, $$(grep -c -- '--- FAIL' $(LOCAL)/go-test.log) failed, $$(grep -c -- '--- SKIP' $(LOCAL)/go-test.log) skipped"
 
+# The benchmark (docs/benchmarks.md): loads Kafka once with BENCH_EVENTS
+# simulated events, measures driftd against a consume-only ceiling and its
+# peers, prints one table and writes the figures to BENCH_OUT.
+BENCH_EVENTS    ?= 2000000
+BENCH_PEER_ROWS ?= 1000000
+BENCH_OUT       ?= bench-results.json
+BENCH_VENV      ?= $(LOCAL)/bench-venv
+
+.PHONY: bench
+bench: services-up build
+	@stamp=$(BENCH_VENV)/.requirements-$$(sha256sum deploy/bench/requirements.txt | cut -c1-16); \
+	if [ ! -f $$stamp ]; then \
+		py=$$(command -v python3.11 || command -v python3 || true); \
+		if [ -z "$$py" ]; then echo "bench: no python3; the peers will be reported as not run"; \
+		else echo "bench: installing the peers (deploy/bench/requirements.txt) into $(BENCH_VENV)"; \
+			{ "$$py" -m venv $(BENCH_VENV) && $(BENCH_VENV)/bin/pip install -q -r deploy/bench/requirements.txt && touch $$stamp; } \
+				|| echo "bench: installing the peers failed; the table will say so"; fi; \
+	fi
+	go run ./deploy/bench -driftd $(BIN)/driftd -probe $(LOCAL)/bin/probe -python $(BENCH_VENV)/bin/python \
+		-kafka $(KAFKA) -clickhouse $(CLICKHOUSE) -events $(BENCH_EVENTS) -peer-rows $(BENCH_PEER_ROWS) \
+		-out $(BENCH_OUT) -dir $(LOCAL)/bench
+
 .PHONY: demo
 demo: services-up build
 	go build -o $(LOCAL)/bin/demo ./deploy/demo

@@ -1,0 +1,412 @@
+// Command bench is `make bench`: it loads the local Kafka with simulated
+// events once, then measures on them, in one run, a consume-only kafka-go
+// ceiling, driftd end to end (Kafka → windows → ClickHouse and webhooks),
+// and the same drift computation by driftd compare, numpy/scipy and
+// Evidently; it prints one table and writes the figures as JSON.
+// docs/benchmarks.md explains every figure.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/segmentio/kafka-go"
+)
+
+type options struct {
+	driftd, probe, python, peers string
+	kafka, clickhouse            string
+	dir, out                     string
+	events, peerRows             int64
+	trainingRows                 int
+	seed                         int64
+	window, lateness             time.Duration
+	windows                      int
+	timeout                      time.Duration
+	keep                         bool
+	profileSeconds               int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.driftd, "driftd", "bin/driftd", "driftd binary")
+	flag.StringVar(&o.probe, "probe", ".local/bin/probe", "probe binary (creates topics)")
+	flag.StringVar(&o.python, "python", ".local/bench-venv/bin/python", "Python with deploy/bench/requirements.txt installed")
+	flag.StringVar(&o.peers, "peers", "deploy/bench/peers.py", "the peer script")
+	flag.StringVar(&o.kafka, "kafka", "127.0.0.1:19092", "Kafka broker")
+	flag.StringVar(&o.clickhouse, "clickhouse", "127.0.0.1:19000", "ClickHouse native address")
+	flag.StringVar(&o.dir, "dir", ".local/bench", "working folder (recreated)")
+	flag.StringVar(&o.out, "out", "bench-results.json", "results JSON file")
+	flag.Int64Var(&o.events, "events", 2_000_000, "predictions + outcomes to load (rounded to a multiple of 2×windows×window seconds)")
+	flag.Int64Var(&o.peerRows, "peer-rows", 1_000_000, "at most this many current rows for driftd compare and the peers")
+	flag.IntVar(&o.trainingRows, "training-rows", 100_000, "baseline (training CSV) rows")
+	flag.Int64Var(&o.seed, "seed", 1, "simulate seed")
+	flag.DurationVar(&o.window, "window", 40*time.Second, "window size (event time)")
+	flag.DurationVar(&o.lateness, "lateness", time.Second, "allowed lateness")
+	flag.IntVar(&o.windows, "windows", 25, "windows of event time to simulate")
+	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up on driftd after this long")
+	flag.BoolVar(&o.keep, "keep", false, "keep the topics and the database afterwards")
+	flag.IntVar(&o.profileSeconds, "profile-seconds", 0, "also take a CPU profile of driftd for this many seconds from its first message")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func step(format string, args ...any) {
+	fmt.Printf("\n==> %s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func run(ctx context.Context, o options) error {
+	began := time.Now()
+	res := &Results{Started: began.UTC().Format(time.RFC3339), Partitions: 4}
+	res.Machine = describeMachine(o.driftd)
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	maxLoad := make(chan float64, 1)
+	go func() { maxLoad <- sampleLoad(loadCtx, 5*time.Second) }()
+	defer stopLoad()
+	var err error
+	if o.dir, err = filepath.Abs(o.dir); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(o.dir); err != nil {
+		return fmt.Errorf("cleaning %s: %w", o.dir, err)
+	}
+	for _, d := range []string{"train", "baselines", "files"} {
+		if err := os.MkdirAll(filepath.Join(o.dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	// Rows per second of event time so that predictions + outcomes = N
+	// over the simulated windows (every prediction gets an outcome).
+	span := time.Duration(o.windows) * o.window
+	perS := o.events / 2 / int64(span/time.Second)
+	if perS < 1 {
+		return fmt.Errorf("-events %d is too few for %d windows of %s", o.events, o.windows, o.window)
+	}
+	sim := []string{"simulate", "--models", "bench:v1", "--numeric-features", "10", "--categorical-features", "10",
+		"--seed", fmt.Sprint(o.seed), "--duration", span.String(), "--event-rate", fmt.Sprintf("%d/s", perS)}
+
+	runID := randomHex(4)
+	topics := [4]string{"bench_predictions_" + runID, "bench_outcomes_" + runID,
+		"bench_dead_letters_" + runID, "bench_changelog_" + runID}
+	database := "driftd_bench"
+
+	step("training data and the baseline (%d rows)", o.trainingRows)
+	if err := sh(ctx, o.driftd, append(slicesClone(sim), "--training-only", "--training-out",
+		filepath.Join(o.dir, "train"), "--training-rows", fmt.Sprint(o.trainingRows))...); err != nil {
+		return err
+	}
+	trainCSV := filepath.Join(o.dir, "train", "bench_v1.csv")
+	profile := filepath.Join(o.dir, "baselines", "bench_v1.json")
+	if err := sh(ctx, o.driftd, "baseline", "build", "--input", trainCSV, "--model", "bench", "--version", "v1",
+		"--target", "target", "--prediction", "prediction", "--score", "score", "-o", profile); err != nil {
+		return err
+	}
+
+	step("fresh topics (4 partitions) and ClickHouse database %s", database)
+	if err := sh(ctx, o.probe, "topics", o.kafka, "4", topics[0], topics[1], topics[2]); err != nil {
+		return err
+	}
+	if err := sh(ctx, o.probe, "topics", o.kafka, "1", topics[3]); err != nil {
+		return err
+	}
+	if !o.keep {
+		defer deleteTopics(o.kafka, topics[:])
+	}
+	if err := dropDatabase(ctx, o.clickhouse, database); err != nil {
+		return err
+	}
+	if err := sh(ctx, o.driftd, "migrate", "--clickhouse", o.clickhouse, "--database", database); err != nil {
+		return err
+	}
+
+	step("loading Kafka once: %d rows/s of event time for %s", perS, span)
+	var sum simSummary
+	if err := shJSON(ctx, &sum, o.driftd, append(slicesClone(sim), "--brokers", o.kafka,
+		"--predictions-topic", topics[0], "--outcomes-topic", topics[1])...); err != nil {
+		return err
+	}
+	res.Predictions, res.Outcomes = sum.Predictions, sum.Outcomes
+	res.Events = sum.Predictions + sum.Outcomes
+	res.ProduceEventsPerS = sum.EventsPerS
+	predFile := filepath.Join(o.dir, "files", "predictions.jsonl")
+	step("the same events (same seed) to %s for the peers", predFile)
+	var fileSum simSummary
+	if err := shJSON(ctx, &fileSum, o.driftd, append(slicesClone(sim), "--out-file", predFile)...); err != nil {
+		return err
+	}
+	if fileSum.Predictions != sum.Predictions || fileSum.Outcomes != sum.Outcomes {
+		return fmt.Errorf("files hold %d+%d events, Kafka %d+%d", fileSum.Predictions, fileSum.Outcomes, sum.Predictions, sum.Outcomes)
+	}
+	peerCSV := filepath.Join(o.dir, "files", "current.csv")
+	info, err := scanPredictionsFile(predFile, peerCSV, o.peerRows, o.window, o.lateness)
+	if err != nil {
+		return err
+	}
+	res.PeerRows = min(o.peerRows, info.rows)
+	_ = os.Remove(filepath.Join(o.dir, "files", "predictions.outcomes.jsonl"))
+
+	step("consume-only ceiling: kafka-go consumer group over both topics")
+	d, err := consumeOnly(ctx, []string{o.kafka}, "bench-ceiling-"+runID, topics[:2], res.Events)
+	if err != nil {
+		return err
+	}
+	res.CeilingSeconds = seconds(d)
+	res.CeilingEventsPerS = float64(res.Events) / d.Seconds()
+	fmt.Printf("%s events in %.1f s: %s events/s\n", count(float64(res.Events)), d.Seconds(), count(res.CeilingEventsPerS))
+
+	step("driftd run end to end (config %s)", filepath.Join(o.dir, "driftd.yaml"))
+	e := &e2eRun{o: o, dir: o.dir, topics: topics, group: "bench-driftd-" + runID, database: database,
+		info: info, total: res.Events}
+	er, err := e.run(ctx)
+	if err != nil {
+		return err
+	}
+	res.DriftdSeconds, res.DriftdStartupSeconds = seconds(er.elapsed), seconds(er.startup)
+	res.DriftdEventsPerS = float64(res.Events) / er.elapsed.Seconds()
+	res.RejectedEvents = er.rejected
+	res.Windows = len(er.toClickHouse)
+	res.WindowToClickHouseP50Ms = percentilePtr(er.toClickHouse, 50)
+	res.WindowToClickHouseP99Ms = percentilePtr(er.toClickHouse, 99)
+	res.WindowToClickHouseMaxMs = percentilePtr(er.toClickHouse, 100)
+	res.WindowToWebhookP50Ms = percentilePtr(er.toWebhook, 50)
+	res.WindowToWebhookP99Ms = percentilePtr(er.toWebhook, 99)
+	res.CreatedToWebhookP99Ms = percentilePtr(er.createdToWebhook, 99)
+	res.Notifications, res.NotificationsVerified = er.notifications, er.verified
+	res.NotifiedWindows = len(er.toWebhook)
+	if er.notifications == 0 {
+		res.WebhookNote = "no notification arrived (is the alerts section wired into driftd run at this commit?)"
+	}
+	res.PeakRSSBytes = er.peakRSS
+	fmt.Printf("driftd: %s events/s, %d windows in ClickHouse, %d notifications\n",
+		count(res.DriftdEventsPerS), res.Windows, res.Notifications)
+
+	step("the same drift computation on %s rows: driftd compare", count(float64(res.PeerRows)))
+	res.DriftdCompareRowsPerS, res.CompareError = runCompare(ctx, o.driftd, profile, peerCSV, info.columns, res.PeerRows)
+	step("numpy/scipy and Evidently (deploy/bench/peers.py)")
+	runPeers(ctx, o, trainCSV, peerCSV, res)
+
+	res.Machine.LoadAfter = loadAverage()
+	stopLoad()
+	res.Machine.LoadMax1 = <-maxLoad
+	res.Seconds = seconds(time.Since(began))
+	res.finish()
+	if err := res.writeJSON(o.out); err != nil {
+		return err
+	}
+	step("results (%s; also in %s)", time.Since(began).Round(time.Second), o.out)
+	res.writeTable(os.Stdout)
+	fmt.Printf("\nmachine: %d × %s, %s RAM; load average before %s, after %s, highest 1-min during the run %.2f\n",
+		res.Machine.NProc, res.Machine.CPU, mib(res.Machine.MemBytes), res.Machine.LoadBefore, res.Machine.LoadAfter, res.Machine.LoadMax1)
+	return nil
+}
+
+type simSummary struct {
+	Predictions int64   `json:"predictions"`
+	Outcomes    int64   `json:"outcomes"`
+	EventsPerS  float64 `json:"events_per_s"`
+}
+
+// runCompare times `driftd compare` of the current rows against the
+// baseline profile; rows/s counts from process start to exit.
+func runCompare(ctx context.Context, driftd, profile, csv string, columns []string, rows int64) (*float64, string) {
+	var num, cat []string
+	for _, c := range columns {
+		if strings.HasPrefix(c, "num_") {
+			num = append(num, c)
+		} else {
+			cat = append(cat, c)
+		}
+	}
+	cmd := exec.CommandContext(ctx, driftd, "compare", "--baseline", profile, "--current", csv,
+		"--numeric", strings.Join(num, ","), "--categorical", strings.Join(cat, ","))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		return nil, firstLine(fmt.Sprintf("%v: %s", err, stderr.String()))
+	}
+	fmt.Printf("driftd compare: %s rows in %.2f s\n", count(float64(rows)), d.Seconds())
+	return ptr(float64(rows) / d.Seconds()), ""
+}
+
+// runPeers runs peers.py; a peer that cannot run is reported, not fatal.
+func runPeers(ctx context.Context, o options, baseline, current string, res *Results) {
+	if _, err := os.Stat(o.python); err != nil {
+		msg := "no Python at " + o.python + " (pip install -r deploy/bench/requirements.txt failed?)"
+		res.ScipyError, res.EvidentlyError = msg, msg
+		return
+	}
+	var out struct {
+		Scipy            *float64 `json:"scipy_rows_per_s"`
+		Evidently        *float64 `json:"evidently_rows_per_s"`
+		EvidentlyError   string   `json:"evidently_error"`
+		EvidentlyVersion string   `json:"evidently_version"`
+	}
+	err := shJSON(ctx, &out, o.python, o.peers, "--baseline", baseline, "--current", current)
+	if err != nil {
+		res.ScipyError, res.EvidentlyError = firstLine(err.Error()), firstLine(err.Error())
+		return
+	}
+	res.ScipyRowsPerS, res.EvidentlyRowsPerS = out.Scipy, out.Evidently
+	res.EvidentlyError, res.EvidentlyVersion = out.EvidentlyError, out.EvidentlyVersion
+}
+
+func sh(ctx context.Context, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	fmt.Printf("$ %s %s\n", filepath.Base(name), strings.Join(args, " "))
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", filepath.Base(name), args[0], err)
+	}
+	return nil
+}
+
+// shJSON runs a command whose stdout is one JSON document.
+func shJSON(ctx context.Context, v any, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stderr = os.Stderr
+	fmt.Printf("$ %s %s\n", filepath.Base(name), strings.Join(args, " "))
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", filepath.Base(name), args[0], err)
+	}
+	fmt.Print(string(out))
+	if err := json.Unmarshal(out, v); err != nil {
+		return fmt.Errorf("%s %s: decoding its output: %w", filepath.Base(name), args[0], err)
+	}
+	return nil
+}
+
+func dropDatabase(ctx context.Context, addr, db string) error {
+	ch, err := clickhouse.Open(&clickhouse.Options{Addr: []string{addr}, Auth: clickhouse.Auth{Username: "default"}})
+	if err != nil {
+		return fmt.Errorf("opening ClickHouse: %w", err)
+	}
+	defer ch.Close()
+	if err := ch.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
+		return fmt.Errorf("dropping database %s: %w", db, err)
+	}
+	return nil
+}
+
+// deleteTopics removes the run's topics: each full run writes hundreds of
+// megabytes that nothing reads again.
+func deleteTopics(addr string, topics []string) {
+	c := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 30 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics}); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: deleting topics %v: %v\n", topics, err)
+	}
+}
+
+func describeMachine(driftd string) Machine {
+	m := Machine{NProc: runtime.NumCPU(), LoadBefore: loadAverage(), GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		m.CPU = cpuModel(string(b))
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		m.MemBytes = memTotal(string(b))
+	}
+	if out, err := exec.Command(driftd, "version").Output(); err == nil {
+		m.DriftdBuild = strings.TrimSpace(string(out))
+	}
+	return m
+}
+
+func cpuModel(cpuinfo string) string {
+	for _, line := range strings.Split(cpuinfo, "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+func memTotal(meminfo string) int64 {
+	for _, line := range strings.Split(meminfo, "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// sampleLoad returns the highest 1-minute load average seen until ctx ends.
+func sampleLoad(ctx context.Context, every time.Duration) float64 {
+	var highest float64
+	for {
+		var l float64
+		if _, err := fmt.Sscanf(loadAverage(), "%g", &l); err == nil && l > highest {
+			highest = l
+		}
+		select {
+		case <-ctx.Done():
+			return highest
+		case <-time.After(every):
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func slicesClone(s []string) []string { return append([]string(nil), s...) }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Metric names from processor/metrics.go.
+const (
+	metricConsumed = "driftd_events_consumed_total" // label topic; incremented as each message is handled
+	metricRejected = "driftd_events_rejected_total"
+)
+
+// scrape is one read of driftd's /metrics: consumed messages by topic.
+type scrape struct {
+	at       time.Time
+	consumed map[string]float64
+	rejected float64
+}
+
+func (s scrape) total() float64 {
+	var t float64
+	for _, v := range s.consumed {
+		t += v
+	}
+	return t
+}
+
+// parseMetrics reads the Prometheus text format for the two counters the
+// bench follows; other families are skipped.
+func parseMetrics(r io.Reader) (map[string]float64, float64, error) {
+	consumed := map[string]float64{}
+	var rejected float64
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		name, rest, ok := strings.Cut(line, "{")
+		if !ok || (name != metricConsumed && name != metricRejected) {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			return nil, 0, fmt.Errorf("metrics line %q: no value", line)
+		}
+		v, err := strconv.ParseFloat(strings.Fields(value)[0], 64)
+		if err != nil {
+			return nil, 0, fmt.Errorf("metrics line %q: %w", line, err)
+		}
+		if name == metricRejected {
+			rejected += v
+			continue
+		}
+		consumed[labelValue(labels, "topic")] += v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, 0, fmt.Errorf("reading metrics: %w", err)
+	}
+	return consumed, rejected, nil
+}
+
+// labelValue returns the value of label name in `a="x",b="y"`.
+func labelValue(labels, name string) string {
+	for _, kv := range strings.Split(labels, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && k == name {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
+}
+
+func scrapeMetrics(c *http.Client, url string) (scrape, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return scrape{}, err
+	}
+	defer resp.Body.Close()
+	at := time.Now()
+	if resp.StatusCode != http.StatusOK {
+		return scrape{}, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	consumed, rejected, err := parseMetrics(resp.Body)
+	return scrape{at: at, consumed: consumed, rejected: rejected}, err
+}
+
+// crossing returns when the counter of topic first reached n, interpolated
+// linearly between the two scrapes around it; false if it never did.
+func crossing(scrapes []scrape, topic string, n float64) (time.Time, bool) {
+	for i, s := range scrapes {
+		c := s.consumed[topic]
+		if c < n {
+			continue
+		}
+		if i == 0 {
+			return s.at, true
+		}
+		p := scrapes[i-1]
+		pc := p.consumed[topic]
+		if c == pc {
+			return s.at, true
+		}
+		frac := (n - pc) / (c - pc)
+		return p.at.Add(time.Duration(frac * float64(s.at.Sub(p.at)))), true
+	}
+	return time.Time{}, false
+}
