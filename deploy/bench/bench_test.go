@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/driftd/driftd/deploy/localrun"
 )
 
 func TestPercentileNearestRank(t *testing.T) {
@@ -230,12 +232,12 @@ func TestLatenciesFromClose(t *testing.T) {
 		t.Errorf("sinceClose = %v, want %v", got, want)
 	}
 
-	note := func(start time.Time, at, created time.Time) arrival {
-		var a arrival
-		a.at, a.n.Window.Start, a.n.CreatedAt = at, start, created
+	note := func(start time.Time, at, created time.Time) localrun.Receipt {
+		var a localrun.Receipt
+		a.At, a.Notification.Window.Start, a.Notification.CreatedAt = at, start, created
 		return a
 	}
-	arrivals := []arrival{
+	arrivals := []localrun.Receipt{
 		note(w0, now.Add(400*time.Millisecond), now.Add(380*time.Millisecond)),
 		note(w0, now.Add(900*time.Millisecond), now.Add(880*time.Millisecond)), // a second one for w0: not its first
 		note(w1.In(time.FixedZone("x", 3600)), now.Add(2*time.Second), now.Add(1990*time.Millisecond)),

@@ -6,16 +6,16 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"text/template"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/driftd/driftd/deploy/localrun"
 )
 
 // e2eRun is one `driftd run` over the loaded topics.
@@ -44,20 +44,20 @@ type e2eResult struct {
 }
 
 func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
-	key := randomHex(32)
-	recv, err := startReceiver([]byte(key))
+	key := localrun.RandomHex(32)
+	recv, err := localrun.StartReceiver([]byte(key))
 	if err != nil {
 		return nil, err
 	}
-	defer recv.close()
-	admin, err := freeAddr()
+	defer recv.Close()
+	admin, err := localrun.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
 	cfgPath := filepath.Join(e.dir, "driftd.yaml")
-	if err := writeConfig(cfgPath, configData{
+	if err := localrun.WriteConfig(cfgPath, configTemplate, configData{
 		Kafka: e.o.kafka, Topics: e.topics, Group: e.group, Dir: e.dir, Admin: admin,
-		ClickHouse: e.o.clickhouse, Database: e.database, Receiver: recv.url, SigningKey: key,
+		ClickHouse: e.o.clickhouse, Database: e.database, Receiver: recv.URL(), SigningKey: key,
 		Window: e.o.window, Lateness: e.o.lateness,
 	}); err != nil {
 		return nil, err
@@ -69,20 +69,12 @@ func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
 	}
 	defer ch.Close()
 
-	logFile, err := os.Create(filepath.Join(e.dir, "driftd.log"))
+	started := time.Now()
+	driftd, err := localrun.StartDriftd(e.o.driftd, cfgPath, filepath.Join(e.dir, "driftd.log"))
 	if err != nil {
 		return nil, err
 	}
-	defer logFile.Close()
-	cmd := exec.Command(e.o.driftd, "run", "--config", cfgPath)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	started := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting driftd: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer stopProcess(cmd, exited)
+	defer driftd.Stop()
 
 	// ClickHouse is polled on its own goroutine so a slow query never
 	// delays the /metrics scrapes that date the window closes.
@@ -98,7 +90,7 @@ func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
 	defer func() { stopPoll(); pollWG.Wait() }()
 
 	res := &e2eResult{}
-	scrapes, err := e.followMetrics(ctx, "http://"+admin+"/metrics", exited, logFile.Name())
+	scrapes, err := e.followMetrics(ctx, "http://"+admin+"/metrics", driftd)
 	if err != nil {
 		return nil, err
 	}
@@ -118,21 +110,21 @@ func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
 			closeTimes[start] = t
 		}
 	}
-	e.waitVisible(ctx, &visMu, visible, closeTimes, exited)
+	e.waitVisible(ctx, &visMu, visible, closeTimes, driftd)
 	// Alerts go through the outbox after the sink write; give the last
 	// ones a moment.
 	time.Sleep(3 * time.Second)
-	res.peakRSS = peakRSS(cmd.Process.Pid)
-	stopProcess(cmd, exited)
+	res.peakRSS = peakRSS(driftd.Pid())
+	driftd.Stop()
 
 	visMu.Lock()
 	res.toClickHouse = sinceClose(closeTimes, visible)
 	visMu.Unlock()
-	arrivals := recv.snapshot()
+	arrivals := recv.Received()
 	res.toWebhook, res.createdToWebhook = webhookLatencies(arrivals, closeTimes)
 	res.notifications = len(arrivals)
 	for _, a := range arrivals {
-		if a.verified {
+		if a.Verified {
 			res.verified++
 		}
 	}
@@ -154,16 +146,16 @@ func sinceClose(closed, visible map[time.Time]time.Time) []float64 {
 // webhookLatencies returns, in ms, arrival − close for the first
 // notification of each window with a known close, and arrival −
 // created_at for every notification.
-func webhookLatencies(arrivals []arrival, closed map[time.Time]time.Time) (fromClose, fromCreated []float64) {
+func webhookLatencies(arrivals []localrun.Receipt, closed map[time.Time]time.Time) (fromClose, fromCreated []float64) {
 	seen := map[time.Time]bool{}
 	for _, a := range arrivals {
-		if !a.n.CreatedAt.IsZero() {
-			fromCreated = append(fromCreated, float64(a.at.Sub(a.n.CreatedAt))/1e6)
+		if !a.Notification.CreatedAt.IsZero() {
+			fromCreated = append(fromCreated, float64(a.At.Sub(a.Notification.CreatedAt))/1e6)
 		}
-		start := a.n.Window.Start.UTC()
+		start := a.Notification.Window.Start.UTC()
 		if c, ok := closed[start]; ok && !seen[start] {
 			seen[start] = true
-			fromClose = append(fromClose, float64(a.at.Sub(c))/1e6)
+			fromClose = append(fromClose, float64(a.At.Sub(c))/1e6)
 		}
 	}
 	return fromClose, fromCreated
@@ -171,15 +163,15 @@ func webhookLatencies(arrivals []arrival, closed map[time.Time]time.Time) (fromC
 
 // followMetrics scrapes /metrics every 50 ms from readiness until driftd
 // has consumed every message, and returns the scrapes.
-func (e *e2eRun) followMetrics(ctx context.Context, url string, exited chan error, log string) ([]scrape, error) {
+func (e *e2eRun) followMetrics(ctx context.Context, url string, driftd *localrun.Process) ([]scrape, error) {
+	log := driftd.Log
 	c := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(e.o.timeout)
 	var scrapes []scrape
 	for {
 		select {
-		case err := <-exited:
-			exited <- err
-			return nil, fmt.Errorf("driftd exited: %v: %s (log: %s)", err, lastLine(log), log)
+		case <-driftd.Done():
+			return nil, fmt.Errorf("driftd exited: %v: %s (log: %s)", driftd.Err(), lastLine(log), log)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(50 * time.Millisecond):
@@ -247,7 +239,7 @@ func lastLine(path string) string {
 
 // waitVisible waits until every window closed by an event has rows in
 // ClickHouse, or 60 s.
-func (e *e2eRun) waitVisible(ctx context.Context, mu *sync.Mutex, visible, closed map[time.Time]time.Time, exited chan error) {
+func (e *e2eRun) waitVisible(ctx context.Context, mu *sync.Mutex, visible, closed map[time.Time]time.Time, driftd *localrun.Process) {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		mu.Lock()
@@ -262,8 +254,7 @@ func (e *e2eRun) waitVisible(ctx context.Context, mu *sync.Mutex, visible, close
 			return
 		}
 		select {
-		case err := <-exited:
-			exited <- err
+		case <-driftd.Done():
 			return
 		case <-time.After(100 * time.Millisecond):
 		}
@@ -320,41 +311,10 @@ func parseVmHWM(status string) int64 {
 	return 0
 }
 
-func stopProcess(cmd *exec.Cmd, exited chan error) {
-	if cmd.ProcessState != nil {
-		return
-	}
-	select {
-	case err := <-exited:
-		exited <- err
-		return
-	default:
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		exited <- err
-	case <-time.After(45 * time.Second):
-		_ = cmd.Process.Kill()
-	}
-}
-
 type configData struct {
 	Kafka, Group, Dir, Admin, ClickHouse, Database, Receiver, SigningKey string
 	Topics                                                               [4]string
 	Window, Lateness                                                     time.Duration
-}
-
-func writeConfig(path string, d configData) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := configTemplate.Execute(f, d); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return f.Close()
 }
 
 // The rule on ks.p_value fires by chance in some windows of undrifted data

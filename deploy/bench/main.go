@@ -8,12 +8,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -25,6 +22,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/driftd/driftd/deploy/localrun"
 )
 
 type options struct {
@@ -104,7 +103,7 @@ func run(ctx context.Context, o options) error {
 	sim := []string{"simulate", "--models", "bench:v1", "--numeric-features", "10", "--categorical-features", "10",
 		"--seed", fmt.Sprint(o.seed), "--duration", span.String(), "--event-rate", fmt.Sprintf("%d/s", perS)}
 
-	runID := randomHex(4)
+	runID := localrun.RandomHex(4)
 	topics := [4]string{"bench_predictions_" + runID, "bench_outcomes_" + runID,
 		"bench_dead_letters_" + runID, "bench_changelog_" + runID}
 	database := "driftd_bench"
@@ -382,23 +381,6 @@ func sampleLoad(ctx context.Context, every time.Duration) float64 {
 		case <-time.After(every):
 		}
 	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 func firstLine(s string) string {

@@ -6,12 +6,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,6 +16,8 @@ import (
 	"syscall"
 	"text/template"
 	"time"
+
+	"github.com/driftd/driftd/deploy/localrun"
 )
 
 type options struct {
@@ -71,7 +69,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	// A fresh run id keeps topics, group and database apart from earlier runs.
-	runID := randomHex(4)
+	runID := localrun.RandomHex(4)
 	database := "driftd_demo"
 	topics := [4]string{"demo_predictions_" + runID, "demo_outcomes_" + runID,
 		"demo_dead_letters_" + runID, "demo_changelog_" + runID}
@@ -106,41 +104,32 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	key := randomHex(32)
-	recv, err := startReceiver([]byte(key))
+	key := localrun.RandomHex(32)
+	recv, err := localrun.StartReceiver([]byte(key))
 	if err != nil {
 		return err
 	}
-	defer recv.close()
-	adminPort, err := freePort()
+	defer recv.Close()
+	admin, err := localrun.FreeAddr()
 	if err != nil {
 		return err
 	}
-	admin := fmt.Sprintf("127.0.0.1:%d", adminPort)
 	cfgPath := filepath.Join(o.dir, "driftd.yaml")
-	if err := writeConfig(cfgPath, configData{
+	if err := localrun.WriteConfig(cfgPath, configTemplate, configData{
 		Kafka: o.kafka, Topics: topics, Group: "driftd-demo-" + runID, Dir: o.dir, Admin: admin,
-		ClickHouse: o.clickhouse, Database: database, Receiver: recv.url, SigningKey: key,
+		ClickHouse: o.clickhouse, Database: database, Receiver: recv.URL(), SigningKey: key,
 	}); err != nil {
 		return err
 	}
 
 	step("starting driftd (config %s, admin http://%s)", cfgPath, admin)
-	logFile, err := os.Create(filepath.Join(o.dir, "driftd.log"))
+	driftd, err := localrun.StartDriftd(o.driftd, cfgPath, filepath.Join(o.dir, "driftd.log"))
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	driftd := exec.Command(o.driftd, "run", "--config", cfgPath)
-	driftd.Stdout, driftd.Stderr = logFile, logFile
-	if err := driftd.Start(); err != nil {
-		return fmt.Errorf("starting driftd: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- driftd.Wait() }()
-	defer stopDriftd(driftd, exited)
-	if err := waitReady(ctx, "http://"+admin+"/readyz", exited, 60*time.Second); err != nil {
-		return fmt.Errorf("%w (log: %s)", err, logFile.Name())
+	defer driftd.Stop()
+	if err := driftd.WaitReady(ctx, "http://"+admin+"/readyz", 60*time.Second); err != nil {
+		return err
 	}
 
 	step("streaming the scenario %s into Kafka (%s rows/s of event time per model)", o.scenario, o.eventRate)
@@ -150,14 +139,14 @@ func run(ctx context.Context, o options) error {
 	}
 
 	step("waiting for driftd to close the windows and deliver its alerts")
-	found, err := waitForDetections(ctx, recv, exited, o.scenario, o.timeout)
+	found, err := waitForDetections(ctx, recv, driftd, o.scenario, o.timeout)
 	if err != nil {
-		return fmt.Errorf("%w (log: %s)", err, logFile.Name())
+		return fmt.Errorf("%w (log: %s)", err, driftd.Log)
 	}
-	stopDriftd(driftd, exited)
+	driftd.Stop()
 
 	step("what driftd found")
-	missed := printSummary(os.Stdout, recv.snapshot(), found)
+	missed := printSummary(os.Stdout, recv.Received(), found)
 
 	step("drift and F1 over time, from ClickHouse (driftd report)")
 	report := filepath.Join(o.dir, "report.html")
@@ -166,7 +155,7 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("\nDemo finished in %s. Services are still up for exploring:\n", time.Since(started).Round(time.Second))
 	fmt.Printf("  clickhouse-client --port %s --database %s   (tables: docs/clickhouse.md)\n", portOf(o.clickhouse), database)
-	fmt.Printf("  driftd log: %s\n  stop the services: make services-down\n", logFile.Name())
+	fmt.Printf("  driftd log: %s\n  stop the services: make services-down\n", driftd.Log)
 	if missed > 0 {
 		return fmt.Errorf("%d injected scenario(s) not detected in their window or the next", missed)
 	}
@@ -183,49 +172,6 @@ func sh(ctx context.Context, name string, args ...string) error {
 	return nil
 }
 
-func waitReady(ctx context.Context, url string, exited <-chan error, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("driftd exited during start: %v", err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		resp, err := http.Get(url)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("driftd not ready after %s", limit)
-}
-
-func stopDriftd(cmd *exec.Cmd, exited chan error) {
-	if cmd.ProcessState != nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-exited:
-		exited <- err // let a later call see it too
-	case <-time.After(45 * time.Second):
-		_ = cmd.Process.Kill()
-	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
-}
-
 func portOf(addr string) string {
 	i := strings.LastIndexByte(addr, ':')
 	return addr[i+1:]
@@ -234,18 +180,6 @@ func portOf(addr string) string {
 type configData struct {
 	Kafka, Group, Dir, Admin, ClickHouse, Database, Receiver, SigningKey string
 	Topics                                                               [4]string
-}
-
-func writeConfig(path string, d configData) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := configTemplate.Execute(f, d); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return f.Close()
 }
 
 var configTemplate = template.Must(template.New("config").Parse(`# driftd config written by the demo (deploy/demo).

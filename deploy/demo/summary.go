@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/driftd/driftd/deploy/localrun"
 	"github.com/driftd/driftd/internal/simulate"
 	"github.com/driftd/driftd/stats"
 )
@@ -68,7 +68,7 @@ func expectations(path string) ([]expectation, time.Duration, error) {
 
 // match finds, per expectation, the earliest firing alert in a verified
 // on-call notification for the scenario's model, rule and feature.
-func match(exps []expectation, got []receipt) map[int]detection {
+func match(exps []expectation, got []localrun.Receipt) map[int]detection {
 	found := map[int]detection{}
 	for _, r := range got {
 		if !r.Verified || r.Path != "/oncall" || r.Notification.Kind != "firing" {
@@ -94,15 +94,15 @@ func match(exps []expectation, got []receipt) map[int]detection {
 
 // waitForDetections polls the receiver until every injected scenario has
 // its alert, driftd exits, or the time runs out.
-func waitForDetections(ctx context.Context, recv *receiver, exited <-chan error, scenario string, limit time.Duration) ([]expectation, error) {
+func waitForDetections(ctx context.Context, recv *localrun.Receiver, driftd *localrun.Process, scenario string, limit time.Duration) ([]expectation, error) {
 	exps, _, err := expectations(scenario)
 	if err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(limit)
 	for {
-		found := match(exps, recv.snapshot())
-		if len(found) == len(exps) && retrainArrived(recv.snapshot()) {
+		found := match(exps, recv.Received())
+		if len(found) == len(exps) && retrainArrived(recv.Received()) {
 			// Give resolves and late-label re-emissions a moment to land.
 			time.Sleep(3 * time.Second)
 			return exps, nil
@@ -112,8 +112,8 @@ func waitForDetections(ctx context.Context, recv *receiver, exited <-chan error,
 			return exps, nil
 		}
 		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("driftd exited early: %v", err)
+		case <-driftd.Done():
+			return nil, fmt.Errorf("driftd exited early: %v", driftd.Err())
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(time.Second):
@@ -121,7 +121,7 @@ func waitForDetections(ctx context.Context, recv *receiver, exited <-chan error,
 	}
 }
 
-func retrainArrived(got []receipt) bool {
+func retrainArrived(got []localrun.Receipt) bool {
 	for _, r := range got {
 		if r.Path == "/retrain" && r.Verified {
 			return true
@@ -132,7 +132,7 @@ func retrainArrived(got []receipt) bool {
 
 // printSummary prints the detections table and the webhooks received, and
 // returns how many scenarios were missed.
-func printSummary(w io.Writer, got []receipt, exps []expectation) int {
+func printSummary(w io.Writer, got []localrun.Receipt, exps []expectation) int {
 	found := match(exps, got)
 	fmt.Fprintf(w, "%-20s %-6s %-18s %-16s %-12s %-12s %s\n", "scenario", "model", "feature", "rule", "injected", "alerted", "result")
 	missed := 0
@@ -193,13 +193,4 @@ func printSummary(w io.Writer, got []receipt, exps []expectation) int {
 		fmt.Fprintf(w, "  %s\n", r)
 	}
 	return missed
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
