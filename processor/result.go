@@ -124,7 +124,12 @@ func appendFeatureMetrics(out []Metric, feature string, f *stats.FeatureReport) 
 				SampleSize: f.Count.Current, BaselineSize: f.Count.Baseline})
 		}
 	}
-	add("missing_rate", f.MissingRate.Current)
+	// The label pseudo-feature is missing wherever a label has not arrived
+	// yet: that is label_coverage, reported once for the model, not a
+	// data-quality problem to alert on.
+	if feature != stats.TargetFeature {
+		add("missing_rate", f.MissingRate.Current)
+	}
 	add("psi", f.PSI)
 	add("kl", f.KL)
 	add("js", f.JS)
