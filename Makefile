@@ -19,7 +19,8 @@ export DRIFTD_PROBE := $(LOCAL)/bin/probe
 help:
 	@echo "make demo           start services and run the demo"
 	@echo "make test           start services, vet, and run all tests against them"
-	@echo "make bench          benchmarks"
+	@echo "make bench          end-to-end benchmark against the kafka-go ceiling and the peers"
+	@echo "make bench-go       per-event micro-benchmarks (go test -bench)"
 	@echo "make build          build bin/driftd"
 	@echo "make services-up    start local Kafka ($(KAFKA)) and ClickHouse ($(CLICKHOUSE))"
 	@echo "make services-down  stop them"
@@ -91,6 +92,13 @@ bench: services-up build
 	go run ./deploy/bench -driftd $(BIN)/driftd -probe $(LOCAL)/bin/probe -python $(BENCH_VENV)/bin/python \
 		-kafka $(KAFKA) -clickhouse $(CLICKHOUSE) -events $(BENCH_EVENTS) -peer-rows $(BENCH_PEER_ROWS) \
 		-out $(BENCH_OUT) -dir $(LOCAL)/bench
+
+# Per-event and per-window costs (ns/op, allocs/op) of the hot paths,
+# without services: the accumulators, the decoder, the join store, the
+# generator. Compare runs with benchstat.
+.PHONY: bench-go
+bench-go:
+	go test -run '^$$' -bench . -benchmem -count=1 -benchtime=1s ./stats ./processor ./internal/simulate ./alerts
 
 .PHONY: demo
 demo: services-up build
