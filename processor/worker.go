@@ -31,15 +31,17 @@ type worker struct {
 	predNext  int64 // next offset to read; everything before is in eng
 	outNext   int64
 	epoch     uint64
-	processed int // messages since the last durable flush
+	processed int // messages since the last flush started
 	dlq       []kafka.Message
 	rejects   map[rejectKey]int64
-	// Taken from the engine but not yet accepted by every sink: kept
-	// across a failed flush so the next one (or the final one) delivers
-	// them before any checkpoint marks them emitted.
-	undelivered []WindowResult
-	rejectsOut  []RejectStat
-	exported    *exportedStats // last values published as metrics
+
+	// The flush being written, if any: its writes run on their own
+	// goroutine while the worker keeps consuming (see startFlush).
+	inflight  chan error // nil when none; receives the flush's outcome
+	inflightN int        // messages the in-flight flush makes durable
+	flushDue  bool       // a tick came while a flush was in flight
+	fctx      context.Context
+	exported  *exportedStats // last values published as metrics
 
 	// Per-message metrics, resolved once: label lookups cost more than
 	// the increments.
@@ -70,27 +72,51 @@ func (w *worker) run(runCtx, genCtx context.Context) error {
 	predCh := w.fetch(fctx, &wg, w.r.cfg.Kafka.Topics.Predictions, w.predNext)
 	outCh := w.fetch(fctx, &wg, w.r.cfg.Kafka.Topics.Outcomes, w.outNext)
 	defer func() { stopFetch(); wg.Wait() }()
+	// Flush writes are cancelled only when the worker gives up on them
+	// (an error, or the shutdown timeout in finish), not when the run
+	// ends: a stop waits for the flush being written.
+	flushCtx, cancelFlush := context.WithCancel(context.Background())
+	w.fctx = flushCtx
+	defer func() {
+		cancelFlush()
+		if w.inflight != nil {
+			<-w.inflight
+			w.inflight = nil
+		}
+	}()
 
 	tick := time.NewTicker(w.r.cfg.CommitInterval)
 	defer tick.Stop()
+	maxInFlight := w.r.cfg.Kafka.MaxInFlight
 	for {
-		if w.processed >= w.r.cfg.Kafka.MaxInFlight {
-			// In-flight cap: stop taking messages until they are durable.
-			if err := w.flush(runCtx, true); err != nil {
-				return w.finish(genCtx, err)
+		// A flush starts at half the cap, so the next half can be taken
+		// while it is written; at the cap (this batch and the one being
+		// written) the worker stops taking messages until it is durable.
+		if w.inflight == nil && (w.flushDue || w.processed >= max(maxInFlight/2, 1)) {
+			if err := w.startFlush(true); err != nil {
+				return w.finish(genCtx, cancelFlush, err)
 			}
+		}
+		predIn, outIn := predCh, outCh
+		if w.processed+w.inflightN >= maxInFlight {
+			predIn, outIn = nil, nil
 		}
 		select {
 		case <-runCtx.Done():
-			return w.finish(genCtx, nil)
+			return w.finish(genCtx, cancelFlush, nil)
 		case <-genCtx.Done():
-			return w.finish(genCtx, nil)
-		case f := <-predCh:
+			return w.finish(genCtx, cancelFlush, nil)
+		case err := <-w.inflight:
+			w.inflight, w.inflightN = nil, 0
+			if err != nil {
+				return w.finish(genCtx, cancelFlush, err)
+			}
+		case f := <-predIn:
 			if f.err != nil {
 				return f.err
 			}
 			w.handle(Prediction, &f.msg)
-		case f := <-outCh:
+		case f := <-outIn:
 			if f.err != nil {
 				return f.err
 			}
@@ -99,26 +125,34 @@ func (w *worker) run(runCtx, genCtx context.Context) error {
 			if len(predCh) == 0 {
 				w.eng.tick(w.r.now().UnixMilli())
 			}
-			if err := w.flush(runCtx, true); err != nil {
-				return w.finish(genCtx, err)
-			}
+			w.flushDue = true
 		}
 	}
 }
 
 // finish makes processed work durable before the worker returns, within
-// the shutdown timeout. On revocation the checkpoint still helps the next
-// owner (kafka-go waits for this function before rejoining, so the next
-// owner cannot have restored yet).
-func (w *worker) finish(genCtx context.Context, cause error) error {
+// the shutdown timeout: it waits for the flush being written, then writes
+// a last one. On revocation the checkpoint still helps the next owner
+// (kafka-go waits for this function before rejoining, so the next owner
+// cannot have restored yet).
+func (w *worker) finish(genCtx context.Context, cancelFlush context.CancelFunc, cause error) error {
 	if cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), w.r.cfg.ShutdownTimeout)
-	defer cancel()
-	commit := genCtx.Err() == nil
-	if err := w.flush(ctx, commit); err != nil {
-		w.log.Warn().Err(err).Msg("final flush failed; the next owner replays from the last checkpoint")
+	t := time.AfterFunc(w.r.cfg.ShutdownTimeout, cancelFlush)
+	defer t.Stop()
+	if cause == nil && w.inflight != nil {
+		cause = <-w.inflight
+		w.inflight, w.inflightN = nil, 0
+	}
+	if cause == nil {
+		if cause = w.startFlush(genCtx.Err() == nil); cause == nil && w.inflight != nil {
+			cause = <-w.inflight
+			w.inflight, w.inflightN = nil, 0
+		}
+	}
+	if cause != nil {
+		w.log.Warn().Err(cause).Msg("final flush failed; the next owner replays from the last checkpoint")
 	}
 	return nil
 }
@@ -209,48 +243,78 @@ func (w *worker) reject(m *kafka.Message, de *DecodeError, now time.Time) {
 	}})
 }
 
-// flush makes everything processed so far durable, then commits.
-func (w *worker) flush(ctx context.Context, commit bool) error {
-	w.undelivered = append(w.undelivered, w.eng.takeResults()...)
-	w.rejectsOut = append(w.rejectsOut, w.takeRejects()...)
-	if w.processed == 0 && len(w.undelivered) == 0 {
+// flushJob is everything one flush makes durable, taken from the worker's
+// state at one instant: the results and the snapshot agree with each other
+// and with the offsets.
+type flushJob struct {
+	dlq               []kafka.Message
+	results           []WindowResult
+	rejects           []RejectStat
+	snap              []byte
+	epoch             uint64
+	predNext, outNext int64
+	commit            bool
+}
+
+// startFlush takes the results, rejects, dead letters and a snapshot of
+// the engine with the next offsets, and writes them on another goroutine
+// in the durable order (dead letters, sinks, reject counts, checkpoint,
+// commit); its outcome arrives on w.inflight. The engine keeps running on
+// the worker meanwhile: the job holds copies, never the live state. Only
+// one flush is written at a time, so epochs and results stay in order.
+func (w *worker) startFlush(commit bool) error {
+	w.flushDue = false
+	if w.inflight != nil {
+		panic("processor: flush started while another is in flight")
+	}
+	results := w.eng.takeResults()
+	if w.processed == 0 && len(results) == 0 {
 		return nil
 	}
-	if len(w.dlq) > 0 {
-		err := w.r.retry(ctx, "dead_letters", func(ctx context.Context) error {
-			return w.r.dlq.WriteMessages(ctx, w.dlq...)
-		})
-		if err != nil {
-			return err
-		}
-		clear(w.dlq)
-		w.dlq = w.dlq[:0]
-	}
-	if err := w.r.deliver(ctx, w.undelivered); err != nil {
-		return err
-	}
-	w.undelivered = nil
-	if err := w.r.deliverRejects(ctx, w.rejectsOut); err != nil {
-		return err
-	}
-	w.rejectsOut = nil
 	snap, err := w.eng.snapshot(w.predNext, w.outNext)
 	if err != nil {
 		return err
 	}
 	w.epoch++
+	job := &flushJob{dlq: w.dlq, results: results, rejects: w.takeRejects(), snap: snap,
+		epoch: w.epoch, predNext: w.predNext, outNext: w.outNext, commit: commit}
+	w.dlq = nil
+	w.inflightN, w.processed = w.processed, 0
+	w.exportStats()
+	done := make(chan error, 1)
+	w.inflight = done
+	ctx := w.fctx
+	go func() { done <- w.write(ctx, job) }()
+	return nil
+}
+
+// write makes a flush job durable, then commits. It touches no worker
+// state but the runner's (safe for concurrent use).
+func (w *worker) write(ctx context.Context, job *flushJob) error {
+	if len(job.dlq) > 0 {
+		err := w.r.retry(ctx, "dead_letters", func(ctx context.Context) error {
+			return w.r.dlq.WriteMessages(ctx, job.dlq...)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := w.r.deliver(ctx, job.results); err != nil {
+		return err
+	}
+	if err := w.r.deliverRejects(ctx, job.rejects); err != nil {
+		return err
+	}
 	if err := w.r.retry(ctx, "changelog", func(ctx context.Context) error {
-		return w.r.changelog.save(ctx, w.partition, w.epoch, snap)
+		return w.r.changelog.save(ctx, w.partition, job.epoch, job.snap)
 	}); err != nil {
 		return err
 	}
-	w.r.m.checkpointSize.WithLabelValues(w.label).Set(float64(len(snap)))
-	w.processed = 0
-	w.exportStats()
-	if commit {
+	w.r.m.checkpointSize.WithLabelValues(w.label).Set(float64(len(job.snap)))
+	if job.commit {
 		err := w.gen.CommitOffsets(map[string]map[int]int64{
-			w.r.cfg.Kafka.Topics.Predictions: {w.partition: w.predNext},
-			w.r.cfg.Kafka.Topics.Outcomes:    {w.partition: w.outNext},
+			w.r.cfg.Kafka.Topics.Predictions: {w.partition: job.predNext},
+			w.r.cfg.Kafka.Topics.Outcomes:    {w.partition: job.outNext},
 		})
 		if err != nil {
 			// The checkpoint carries the offsets, so a failed commit only
