@@ -250,7 +250,7 @@ type flushJob struct {
 	dlq               []kafka.Message
 	results           []WindowResult
 	rejects           []RejectStat
-	snap              []byte
+	snap              *snapshot
 	epoch             uint64
 	predNext, outNext int64
 	commit            bool
@@ -271,7 +271,7 @@ func (w *worker) startFlush(commit bool) error {
 	if w.processed == 0 && len(results) == 0 {
 		return nil
 	}
-	snap, err := w.eng.snapshot(w.predNext, w.outNext)
+	snap, err := w.eng.freeze(w.predNext, w.outNext)
 	if err != nil {
 		return err
 	}
@@ -305,12 +305,16 @@ func (w *worker) write(ctx context.Context, job *flushJob) error {
 	if err := w.r.deliverRejects(ctx, job.rejects); err != nil {
 		return err
 	}
+	snap, err := job.snap.encode()
+	if err != nil {
+		return err
+	}
 	if err := w.r.retry(ctx, "changelog", func(ctx context.Context) error {
-		return w.r.changelog.save(ctx, w.partition, job.epoch, job.snap)
+		return w.r.changelog.save(ctx, w.partition, job.epoch, snap)
 	}); err != nil {
 		return err
 	}
-	w.r.m.checkpointSize.WithLabelValues(w.label).Set(float64(len(job.snap)))
+	w.r.m.checkpointSize.WithLabelValues(w.label).Set(float64(len(snap)))
 	if job.commit {
 		err := w.gen.CommitOffsets(map[string]map[int]int64{
 			w.r.cfg.Kafka.Topics.Predictions: {w.partition: job.predNext},
