@@ -26,12 +26,8 @@ type worker struct {
 	gen       *kafka.Generation
 	log       zerolog.Logger
 
-	eng *partitionEngine
-	// cur is the decoded batch being applied and pos its next item; a
-	// batch may be left part-way when the in-flight cap is reached.
-	cur       *decodedBatch
-	pos       int
-	in        [Outcome + 1]*input
+	eng       *partitionEngine
+	dec       *Decoder
 	predNext  int64 // next offset to read; everything before is in eng
 	outNext   int64
 	epoch     uint64
@@ -62,37 +58,9 @@ type rejectKey struct {
 	reason string
 }
 
-// decodedBatch is a run of consecutive messages of one topic, decoded in
-// offset order off the worker's goroutine (decoding is a pure function of
-// the bytes, so where it runs changes nothing the engine sees).
-type decodedBatch struct {
-	kind  EventKind
-	items []decodedMsg
-	err   error // the fetch failed; items is empty
-}
-
-type decodedMsg struct {
+type fetched struct {
 	msg kafka.Message
-	ev  Event        // owned copy, valid while the batch is
-	err *DecodeError // rejected: ev is unset
-}
-
-// maxBatch bounds a decoded batch: the decoder sends what it has whenever
-// no fetched message is waiting, so batches grow only while the worker is
-// busy, and a batch never holds more than this many messages.
-const maxBatch = 256
-
-// input is one topic's decoded stream and the pool its batches return to.
-type input struct {
-	ch   chan *decodedBatch
-	free chan *decodedBatch
-}
-
-func (in *input) recycle(b *decodedBatch) {
-	select {
-	case in.free <- b:
-	default:
-	}
+	err error
 }
 
 // run processes the partition until the run context ends (graceful: flush,
@@ -101,9 +69,8 @@ func (in *input) recycle(b *decodedBatch) {
 func (w *worker) run(runCtx, genCtx context.Context) error {
 	fctx, stopFetch := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	w.in[Prediction] = w.fetch(fctx, &wg, Prediction, w.r.cfg.Kafka.Topics.Predictions, w.predNext)
-	w.in[Outcome] = w.fetch(fctx, &wg, Outcome, w.r.cfg.Kafka.Topics.Outcomes, w.outNext)
-	predCh, outCh := w.in[Prediction].ch, w.in[Outcome].ch
+	predCh := w.fetch(fctx, &wg, w.r.cfg.Kafka.Topics.Predictions, w.predNext)
+	outCh := w.fetch(fctx, &wg, w.r.cfg.Kafka.Topics.Outcomes, w.outNext)
 	defer func() { stopFetch(); wg.Wait() }()
 	// Flush writes are cancelled only when the worker gives up on them
 	// (an error, or the shutdown timeout in finish), not when the run
@@ -130,13 +97,8 @@ func (w *worker) run(runCtx, genCtx context.Context) error {
 				return w.finish(genCtx, cancelFlush, err)
 			}
 		}
-		capped := w.processed+w.inflightN >= maxInFlight
-		if w.cur != nil && !capped {
-			w.apply(maxInFlight)
-			continue
-		}
 		predIn, outIn := predCh, outCh
-		if capped || w.cur != nil {
+		if w.processed+w.inflightN >= maxInFlight {
 			predIn, outIn = nil, nil
 		}
 		select {
@@ -149,43 +111,22 @@ func (w *worker) run(runCtx, genCtx context.Context) error {
 			if err != nil {
 				return w.finish(genCtx, cancelFlush, err)
 			}
-		case b := <-predIn:
-			if b.err != nil {
-				return b.err
+		case f := <-predIn:
+			if f.err != nil {
+				return f.err
 			}
-			w.cur, w.pos = b, 0
-		case b := <-outIn:
-			if b.err != nil {
-				return b.err
+			w.handle(Prediction, &f.msg)
+		case f := <-outIn:
+			if f.err != nil {
+				return f.err
 			}
-			w.cur, w.pos = b, 0
+			w.handle(Outcome, &f.msg)
 		case <-tick.C:
 			if len(predCh) == 0 {
 				w.eng.tick(w.r.now().UnixMilli())
 			}
 			w.flushDue = true
 		}
-	}
-}
-
-// apply feeds the current batch to the engine until it is done or the
-// in-flight cap is reached.
-func (w *worker) apply(maxInFlight int) {
-	b := w.cur
-	now := w.r.now()
-	start := w.pos
-	for w.pos < len(b.items) && w.processed+w.inflightN < maxInFlight {
-		w.handle(b.kind, &b.items[w.pos], now)
-		w.pos++
-	}
-	if w.pos > start {
-		w.consumed[b.kind].Add(float64(w.pos - start))
-		last := &b.items[w.pos-1].msg
-		w.lag[b.kind].Set(float64(last.HighWaterMark - last.Offset - 1))
-	}
-	if w.pos == len(b.items) {
-		w.cur = nil
-		w.in[b.kind].recycle(b)
 	}
 }
 
@@ -216,29 +157,17 @@ func (w *worker) finish(genCtx context.Context, cancelFlush context.CancelFunc, 
 	return nil
 }
 
-// fetch reads one topic of the partition from offset and decodes it on
-// two goroutines of its own (fetching; decoding in offset order), so the
-// worker only applies events. Queues are bounded: 256 fetched messages
-// and 4 decoded batches.
-func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, topic string, offset int64) *input {
-	raw := make(chan kafka.Message, 256)
-	in := &input{ch: make(chan *decodedBatch, 4), free: make(chan *decodedBatch, 8)}
+func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, topic string, offset int64) <-chan fetched {
+	ch := make(chan fetched, 256)
 	rd := kafka.NewReader(kafka.ReaderConfig{Brokers: w.r.kc.brokers, Dialer: w.r.kc.dialer, Topic: topic,
 		Partition: w.partition, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 250 * time.Millisecond,
 		QueueCapacity: 1000, ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second})
-	fail := func(err error) {
-		select {
-		case in.ch <- &decodedBatch{kind: kind, err: err}:
-		case <-ctx.Done():
-		}
-	}
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer rd.Close()
-		defer close(raw)
 		if err := rd.SetOffset(offset); err != nil {
-			fail(fmt.Errorf("seeking %s/%d to %d: %w", topic, w.partition, offset, err))
+			ch <- fetched{err: fmt.Errorf("seeking %s/%d to %d: %w", topic, w.partition, offset, err)}
 			return
 		}
 		for {
@@ -252,82 +181,35 @@ func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, 
 				continue
 			}
 			select {
-			case raw <- m:
+			case ch <- fetched{msg: m}:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	go func() {
-		defer wg.Done()
-		dec := NewDecoder(w.r.cfg.Limits, w.r.cfg.Models)
-		for {
-			var b *decodedBatch
-			select {
-			case b = <-in.free:
-				b.items = b.items[:0]
-			default:
-				b = &decodedBatch{kind: kind, items: make([]decodedMsg, 0, maxBatch)}
-			}
-			m, ok := <-raw
-			if !ok {
-				return
-			}
-			for {
-				// Reslice rather than append a zero item: the slot's event
-				// buffers are reused.
-				if n := len(b.items); n < cap(b.items) {
-					b.items = b.items[:n+1]
-				} else {
-					b.items = append(b.items, decodedMsg{})
-				}
-				decodeInto(dec, kind, m, &b.items[len(b.items)-1])
-				if len(raw) == 0 || len(b.items) == maxBatch {
-					break
-				}
-				m = <-raw // cannot block: raw had a message, and only this goroutine reads it
-			}
-			select {
-			case in.ch <- b:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return in
+	return ch
 }
 
-// decodeInto decodes m into out, copying the event out of the decoder
-// (whose event is valid only until its next call) into out's own buffers.
-func decodeInto(dec *Decoder, kind EventKind, m kafka.Message, out *decodedMsg) {
-	out.msg = m
-	ev, err := dec.Decode(kind, m.Value)
-	if err != nil {
-		var de *DecodeError
-		if !errors.As(err, &de) {
-			de = &DecodeError{Reason: ReasonMalformedJSON, Detail: err.Error()}
-		}
-		out.err = de
-		return
-	}
-	out.err = nil
-	out.ev.copyFrom(ev)
-}
-
-// handle applies one decoded message, or dead-letters it.
-func (w *worker) handle(kind EventKind, d *decodedMsg, now time.Time) {
-	m := &d.msg
+// handle decodes one message and applies it, or dead-letters it.
+func (w *worker) handle(kind EventKind, m *kafka.Message) {
+	now := w.r.now()
+	w.consumed[kind].Inc()
 	if kind == Prediction {
 		w.predNext = m.Offset + 1
 	} else {
 		w.outNext = m.Offset + 1
 	}
 	w.processed++
-	if d.err != nil {
-		w.reject(m, d.err, now)
+	w.lag[kind].Set(float64(m.HighWaterMark - m.Offset - 1))
+	ev, err := w.dec.Decode(kind, m.Value)
+	if err != nil {
+		var de *DecodeError
+		if !errors.As(err, &de) {
+			de = &DecodeError{Reason: ReasonMalformedJSON, Detail: err.Error()}
+		}
+		w.reject(m, de, now)
 		return
 	}
-	ev := &d.ev
 	if kind == Prediction {
 		before := w.eng.stats
 		w.eng.prediction(ev, now.UnixMilli())
