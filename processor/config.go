@@ -48,8 +48,12 @@ type KafkaConfig struct {
 	Group   string      `yaml:"group"`
 	TLS     TLSConfig   `yaml:"tls"`
 	SASL    SASLConfig  `yaml:"sasl"`
-	// MaxInFlight caps fetched but not yet durable messages per partition;
-	// fetching pauses at the cap until a flush makes them durable.
+	// MaxInFlight caps processed but not yet durable messages per
+	// partition: a flush starts at half of it (or on the commit tick) and
+	// is written while the next half is taken; at the cap the worker
+	// pauses until the flush being written is durable. Every flush
+	// snapshots the partition's whole state, so a small cap makes a fast
+	// partition spend its time checkpointing.
 	MaxInFlight int `yaml:"max_in_flight"`
 	// SessionTimeout is the consumer-group session: how long a crashed
 	// instance keeps its partitions before the group moves them (the
@@ -143,7 +147,7 @@ func DefaultConfig() Config {
 				Changelog:   "driftd-changelog",
 			},
 			Group:          "driftd",
-			MaxInFlight:    50000,
+			MaxInFlight:    200000,
 			SessionTimeout: 10 * time.Second,
 		},
 		Window: WindowConfig{

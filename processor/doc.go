@@ -18,7 +18,14 @@
 // Invariants:
 //
 //   - One goroutine owns a partition pair (predictions p, outcomes p): its
-//     decoder, engine and join store are never shared. Range assignment gives
+//     engine and join store are never shared. Each topic of the pair is
+//     fetched and decoded (in offset order, one decoder per topic) on
+//     goroutines of its own that hand the worker batches of owned events
+//     (outcomes wait while they are ahead of the predictions in event time
+//     and predictions are on their way, so the cheap topic cannot run
+//     ahead and fill the join store);
+//     a flush is written on another goroutine from a frozen copy (results,
+//     snapshot, offsets taken at one instant) while the worker goes on. Range assignment gives
 //     partition p of both topics to the same member; start-up refuses topics
 //     with different partition counts, and a generation that assigns one
 //     without the other.
@@ -27,7 +34,8 @@
 //     committed ones, so state and input position can never disagree; the
 //     group commit (same offsets) only reports progress and lag.
 //   - Flush order: dead letters, then sinks in order, then reject stats,
-//     then the checkpoint, then the commit. A crash anywhere replays from
+//     then the checkpoint, then the commit; one flush is written at a
+//     time, so epochs and results stay in order. A crash anywhere replays from
 //     the previous checkpoint, so results are delivered at least once.
 //   - Replays do not double-count because every emission is a pure function
 //     of the input: window identity is (model, version, start, span) with

@@ -264,8 +264,8 @@ func offsetsOf(as []kafka.PartitionAssignment) map[int]int64 {
 
 func (r *runner) newWorker(gen *kafka.Generation, p int, predOff, outOff int64, snap savedSnapshot) (*worker, error) {
 	w := &worker{r: r, partition: p, label: strconv.Itoa(p), gen: gen,
-		log: r.log.With().Int("partition", p).Logger(),
-		dec: NewDecoder(r.cfg.Limits, r.cfg.Models), rejects: map[rejectKey]int64{},
+		log:      r.log.With().Int("partition", p).Logger(),
+		rejects:  map[rejectKey]int64{},
 		predNext: predOff, outNext: outOff}
 	for kind, topic := range map[EventKind]string{Prediction: r.cfg.Kafka.Topics.Predictions, Outcome: r.cfg.Kafka.Topics.Outcomes} {
 		w.consumed[kind] = r.m.consumed.WithLabelValues(topic)

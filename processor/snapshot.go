@@ -55,36 +55,78 @@ type snapOut struct {
 
 // snapshot encodes the engine's state with the given next offsets.
 func (e *partitionEngine) snapshot(predOffset, outOffset int64) ([]byte, error) {
-	s := snapshot{Version: snapshotVersion, PredOffset: predOffset, OutOffset: outOffset,
-		MaxTS: e.maxTS, Watermark: e.watermark, Stats: e.stats, JoinStats: e.join.stats}
+	s, err := e.freeze(predOffset, outOffset)
+	if err != nil {
+		return nil, err
+	}
+	return s.encode()
+}
+
+// freeze copies the engine's state with the given next offsets into a
+// snapshot that shares nothing mutable with the engine, so it can be
+// encoded on another goroutine while the engine goes on. Window states
+// are encoded here (they are live), but only those that changed since
+// the last freeze; the others reuse their bytes.
+func (e *partitionEngine) freeze(predOffset, outOffset int64) (*snapshot, error) {
+	s := &snapshot{Version: snapshotVersion, PredOffset: predOffset, OutOffset: outOffset,
+		MaxTS: e.maxTS, Watermark: e.watermark, Stats: e.stats, JoinStats: e.join.stats,
+		Windows: make([]snapWindow, 0, len(e.windows))}
 	for _, w := range e.windows {
 		if w.dropped {
 			continue // callers take results before snapshotting
 		}
-		b, err := w.state.MarshalBinary()
-		if err != nil {
-			return nil, fmt.Errorf("encoding window %s/%s@%d: %w", w.key.model, w.key.version, w.key.start, err)
+		if w.snap == nil {
+			b, err := w.state.MarshalBinary()
+			if err != nil {
+				return nil, fmt.Errorf("encoding window %s/%s@%d: %w", w.key.model, w.key.version, w.key.start, err)
+			}
+			w.snap = b
 		}
 		s.Windows = append(s.Windows, snapWindow{Model: w.key.model, Version: w.key.version, Start: w.key.start,
-			BaselineID: w.baselineID, Closed: w.closed, Dirty: w.dirty, Late: w.late, Emitted: w.emitted, State: b})
+			BaselineID: w.baselineID, Closed: w.closed, Dirty: w.dirty, Late: w.late, Emitted: w.emitted, State: w.snap})
 	}
 	j := e.join
+	s.Preds = make([]snapPred, 0, len(j.preds))
 	for _, q := range j.predQ.buf[j.predQ.head:] {
 		if p, ok := j.preds[q.id]; ok && p.seq == q.seq {
 			s.Preds = append(s.Preds, snapPred{ID: q.id, TS: p.ts, Model: p.model, Version: p.version,
 				WinStart: p.winStart, Pred: p.pred, Score: p.score, HasScore: p.hasScore})
 		}
 	}
+	s.Outs = make([]snapOut, 0, len(j.outs))
 	for _, q := range j.outQ.buf[j.outQ.head:] {
 		if o, ok := j.outs[q.id]; ok && o.seq == q.seq {
 			s.Outs = append(s.Outs, snapOut{ID: q.id, Arrived: o.arrived, Model: o.model, Label: o.label})
 		}
 	}
+	return s, nil
+}
+
+// encode is the snapshot's checkpoint bytes. Safe to call on any
+// goroutine: a frozen snapshot is never written to.
+func (s *snapshot) encode() ([]byte, error) {
 	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&s); err != nil {
+	buf.Grow(s.sizeHint())
+	if err := gob.NewEncoder(&buf).Encode(s); err != nil {
 		return nil, fmt.Errorf("encoding snapshot: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// sizeHint approximates the encoded size, so the buffer is sized once
+// instead of doubling through megabytes of window state.
+func (s *snapshot) sizeHint() int {
+	n := 4096 + 64*(len(s.Preds)+len(s.Outs))
+	for _, w := range s.Windows {
+		n += len(w.State) + 128
+	}
+	for _, p := range s.Preds {
+		n += len(p.ID)
+	}
+	for _, o := range s.Outs {
+		n += len(o.ID)
+	}
+	return n
 }
 
 // restore replaces the engine's state with a snapshot and returns its
@@ -110,6 +152,7 @@ func (e *partitionEngine) restore(b []byte, now int64, jc JoinConfig) (predOffse
 			continue
 		}
 		w.baselineID, w.closed, w.dirty, w.late, w.emitted = sw.BaselineID, sw.Closed, sw.Dirty, sw.Late, sw.Emitted
+		w.snap = sw.State
 	}
 	if e.watermark != noTime {
 		e.nextCheck = e.watermark // rescan once on the next advance

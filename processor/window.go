@@ -39,6 +39,10 @@ type window struct {
 	late       int64
 	dirty      bool
 	emitted    uint64 // highest revision emitted
+	// snap is the state's encoding as of the last snapshot, nil once the
+	// state changed since: most retained windows are closed and quiet, so
+	// a checkpoint re-encodes only the few that took events.
+	snap []byte
 }
 
 // revision is derived from content, not from emission count: 1 + labels +
@@ -137,6 +141,7 @@ func (e *partitionEngine) prediction(ev *Event, now int64) {
 		e.stats.NoBaseline++
 	}
 	st := w.state
+	w.snap = nil
 	st.AddEvent()
 	for i := range ev.Features {
 		st.ObserveFeature(ev.Features[i].Name, ev.Features[i].Value)
@@ -180,6 +185,7 @@ func (e *partitionEngine) attribute(k winKey, pred Value, score float64, hasScor
 		return
 	}
 	w.state.ObserveOutcome(pred, score, hasScore, label)
+	w.snap = nil
 	if w.closed {
 		w.dirty = true
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,20 +27,29 @@ type worker struct {
 	gen       *kafka.Generation
 	log       zerolog.Logger
 
-	eng       *partitionEngine
-	dec       *Decoder
+	eng *partitionEngine
+	// cur is the decoded batch being applied and pos its next item; a
+	// batch may be left part-way when the in-flight cap is reached.
+	cur *decodedBatch
+	pos int
+	// held is an outcome batch waiting for the predictions to catch up
+	// (see outcomeMayGo).
+	held      *decodedBatch
+	in        [Outcome + 1]*input
 	predNext  int64 // next offset to read; everything before is in eng
 	outNext   int64
 	epoch     uint64
-	processed int // messages since the last durable flush
+	processed int // messages since the last flush started
 	dlq       []kafka.Message
 	rejects   map[rejectKey]int64
-	// Taken from the engine but not yet accepted by every sink: kept
-	// across a failed flush so the next one (or the final one) delivers
-	// them before any checkpoint marks them emitted.
-	undelivered []WindowResult
-	rejectsOut  []RejectStat
-	exported    *exportedStats // last values published as metrics
+
+	// The flush being written, if any: its writes run on their own
+	// goroutine while the worker keeps consuming (see startFlush).
+	inflight  chan error // nil when none; receives the flush's outcome
+	inflightN int        // messages the in-flight flush makes durable
+	flushDue  bool       // a tick came while a flush was in flight
+	fctx      context.Context
+	exported  *exportedStats // last values published as metrics
 
 	// Per-message metrics, resolved once: label lookups cost more than
 	// the increments.
@@ -56,9 +66,43 @@ type rejectKey struct {
 	reason string
 }
 
-type fetched struct {
+// decodedBatch is a run of consecutive messages of one topic, decoded in
+// offset order off the worker's goroutine (decoding is a pure function of
+// the bytes, so where it runs changes nothing the engine sees).
+type decodedBatch struct {
+	kind  EventKind
+	items []decodedMsg
+	err   error // the fetch failed; items is empty
+}
+
+type decodedMsg struct {
 	msg kafka.Message
-	err error
+	ev  Event        // owned copy, valid while the batch is
+	err *DecodeError // rejected: ev is unset
+}
+
+// maxBatch bounds a decoded batch: the decoder sends what it has whenever
+// no fetched message is waiting, so batches grow only while the worker is
+// busy, and a batch never holds more than this many messages.
+const maxBatch = 256
+
+// input is one topic's decoded stream and the pool its batches return to.
+type input struct {
+	ch   chan *decodedBatch
+	free chan *decodedBatch
+	raw  chan kafka.Message
+	busy atomic.Bool // the decoder holds messages not yet sent
+}
+
+// idle reports whether nothing of this topic is on its way to the worker
+// (best effort: a message just taken by the decoder may be missed).
+func (in *input) idle() bool { return len(in.raw) == 0 && len(in.ch) == 0 && !in.busy.Load() }
+
+func (in *input) recycle(b *decodedBatch) {
+	select {
+	case in.free <- b:
+	default:
+	}
 }
 
 // run processes the partition until the run context ends (graceful: flush,
@@ -67,73 +111,166 @@ type fetched struct {
 func (w *worker) run(runCtx, genCtx context.Context) error {
 	fctx, stopFetch := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	predCh := w.fetch(fctx, &wg, w.r.cfg.Kafka.Topics.Predictions, w.predNext)
-	outCh := w.fetch(fctx, &wg, w.r.cfg.Kafka.Topics.Outcomes, w.outNext)
+	w.in[Prediction] = w.fetch(fctx, &wg, Prediction, w.r.cfg.Kafka.Topics.Predictions, w.predNext)
+	w.in[Outcome] = w.fetch(fctx, &wg, Outcome, w.r.cfg.Kafka.Topics.Outcomes, w.outNext)
+	predCh, outCh := w.in[Prediction].ch, w.in[Outcome].ch
 	defer func() { stopFetch(); wg.Wait() }()
+	// Flush writes are cancelled only when the worker gives up on them
+	// (an error, or the shutdown timeout in finish), not when the run
+	// ends: a stop waits for the flush being written.
+	flushCtx, cancelFlush := context.WithCancel(context.Background())
+	w.fctx = flushCtx
+	defer func() {
+		cancelFlush()
+		if w.inflight != nil {
+			<-w.inflight
+			w.inflight = nil
+		}
+	}()
 
 	tick := time.NewTicker(w.r.cfg.CommitInterval)
 	defer tick.Stop()
+	maxInFlight := w.r.cfg.Kafka.MaxInFlight
 	for {
-		if w.processed >= w.r.cfg.Kafka.MaxInFlight {
-			// In-flight cap: stop taking messages until they are durable.
-			if err := w.flush(runCtx, true); err != nil {
-				return w.finish(genCtx, err)
+		// A flush starts at half the cap, so the next half can be taken
+		// while it is written; at the cap (this batch and the one being
+		// written) the worker stops taking messages until it is durable.
+		if w.inflight == nil && (w.flushDue || w.processed >= max(maxInFlight/2, 1)) {
+			if err := w.startFlush(true); err != nil {
+				return w.finish(genCtx, cancelFlush, err)
 			}
+		}
+		if w.cur == nil && w.held != nil && w.outcomeMayGo(w.held) {
+			w.cur, w.pos, w.held = w.held, 0, nil
+		}
+		capped := w.processed+w.inflightN >= maxInFlight
+		if w.cur != nil && !capped {
+			w.apply(maxInFlight)
+			continue
+		}
+		predIn, outIn := predCh, outCh
+		if capped || w.cur != nil {
+			predIn, outIn = nil, nil
+		}
+		if w.held != nil {
+			outIn = nil
 		}
 		select {
 		case <-runCtx.Done():
-			return w.finish(genCtx, nil)
+			return w.finish(genCtx, cancelFlush, nil)
 		case <-genCtx.Done():
-			return w.finish(genCtx, nil)
-		case f := <-predCh:
-			if f.err != nil {
-				return f.err
+			return w.finish(genCtx, cancelFlush, nil)
+		case err := <-w.inflight:
+			w.inflight, w.inflightN = nil, 0
+			if err != nil {
+				return w.finish(genCtx, cancelFlush, err)
 			}
-			w.handle(Prediction, &f.msg)
-		case f := <-outCh:
-			if f.err != nil {
-				return f.err
+		case b := <-predIn:
+			if b.err != nil {
+				return b.err
 			}
-			w.handle(Outcome, &f.msg)
+			w.cur, w.pos = b, 0
+		case b := <-outIn:
+			if b.err != nil {
+				return b.err
+			}
+			w.held = b
 		case <-tick.C:
 			if len(predCh) == 0 {
 				w.eng.tick(w.r.now().UnixMilli())
 			}
-			if err := w.flush(runCtx, true); err != nil {
-				return w.finish(genCtx, err)
-			}
+			w.flushDue = true
 		}
 	}
 }
 
+// outcomeMayGo keeps the outcomes topic from running ahead of the
+// predictions in event time while predictions are still coming: decoding
+// an outcome is much cheaper, so without this the outcomes would be read
+// far ahead, parked in the join store (memory, evictions) and, past
+// outcome_wait, expired. An outcome batch goes when its first event is
+// not later than the latest prediction applied, or when no prediction is
+// on its way.
+func (w *worker) outcomeMayGo(b *decodedBatch) bool {
+	for i := range b.items {
+		if b.items[i].err == nil {
+			return b.items[i].ev.TS <= w.eng.maxTS || w.in[Prediction].idle()
+		}
+	}
+	return true
+}
+
+// apply feeds the current batch to the engine until it is done or the
+// in-flight cap is reached.
+func (w *worker) apply(maxInFlight int) {
+	b := w.cur
+	now := w.r.now()
+	start := w.pos
+	for w.pos < len(b.items) && w.processed+w.inflightN < maxInFlight {
+		w.handle(b.kind, &b.items[w.pos], now)
+		w.pos++
+	}
+	if w.pos > start {
+		w.consumed[b.kind].Add(float64(w.pos - start))
+		last := &b.items[w.pos-1].msg
+		w.lag[b.kind].Set(float64(last.HighWaterMark - last.Offset - 1))
+	}
+	if w.pos == len(b.items) {
+		w.cur = nil
+		w.in[b.kind].recycle(b)
+	}
+}
+
 // finish makes processed work durable before the worker returns, within
-// the shutdown timeout. On revocation the checkpoint still helps the next
-// owner (kafka-go waits for this function before rejoining, so the next
-// owner cannot have restored yet).
-func (w *worker) finish(genCtx context.Context, cause error) error {
+// the shutdown timeout: it waits for the flush being written, then writes
+// a last one. On revocation the checkpoint still helps the next owner
+// (kafka-go waits for this function before rejoining, so the next owner
+// cannot have restored yet).
+func (w *worker) finish(genCtx context.Context, cancelFlush context.CancelFunc, cause error) error {
 	if cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), w.r.cfg.ShutdownTimeout)
-	defer cancel()
-	commit := genCtx.Err() == nil
-	if err := w.flush(ctx, commit); err != nil {
-		w.log.Warn().Err(err).Msg("final flush failed; the next owner replays from the last checkpoint")
+	t := time.AfterFunc(w.r.cfg.ShutdownTimeout, cancelFlush)
+	defer t.Stop()
+	if cause == nil && w.inflight != nil {
+		cause = <-w.inflight
+		w.inflight, w.inflightN = nil, 0
+	}
+	if cause == nil {
+		if cause = w.startFlush(genCtx.Err() == nil); cause == nil && w.inflight != nil {
+			cause = <-w.inflight
+			w.inflight, w.inflightN = nil, 0
+		}
+	}
+	if cause != nil {
+		w.log.Warn().Err(cause).Msg("final flush failed; the next owner replays from the last checkpoint")
 	}
 	return nil
 }
 
-func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, topic string, offset int64) <-chan fetched {
-	ch := make(chan fetched, 256)
+// fetch reads one topic of the partition from offset and decodes it on
+// two goroutines of its own (fetching; decoding in offset order), so the
+// worker only applies events. Queues are bounded: 256 fetched messages
+// and 4 decoded batches.
+func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, topic string, offset int64) *input {
+	raw := make(chan kafka.Message, 256)
+	in := &input{ch: make(chan *decodedBatch, 4), free: make(chan *decodedBatch, 8), raw: raw}
 	rd := kafka.NewReader(kafka.ReaderConfig{Brokers: w.r.kc.brokers, Dialer: w.r.kc.dialer, Topic: topic,
 		Partition: w.partition, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 250 * time.Millisecond,
 		QueueCapacity: 1000, ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second})
-	wg.Add(1)
+	fail := func(err error) {
+		select {
+		case in.ch <- &decodedBatch{kind: kind, err: err}:
+		case <-ctx.Done():
+		}
+	}
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		defer rd.Close()
+		defer close(raw)
 		if err := rd.SetOffset(offset); err != nil {
-			ch <- fetched{err: fmt.Errorf("seeking %s/%d to %d: %w", topic, w.partition, offset, err)}
+			fail(fmt.Errorf("seeking %s/%d to %d: %w", topic, w.partition, offset, err))
 			return
 		}
 		for {
@@ -147,35 +284,84 @@ func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, topic string, of
 				continue
 			}
 			select {
-			case ch <- fetched{msg: m}:
+			case raw <- m:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
-	return ch
+	go func() {
+		defer wg.Done()
+		dec := NewDecoder(w.r.cfg.Limits, w.r.cfg.Models)
+		for {
+			var b *decodedBatch
+			select {
+			case b = <-in.free:
+				b.items = b.items[:0]
+			default:
+				b = &decodedBatch{kind: kind, items: make([]decodedMsg, 0, maxBatch)}
+			}
+			m, ok := <-raw
+			if !ok {
+				return
+			}
+			in.busy.Store(true)
+			for {
+				// Reslice rather than append a zero item: the slot's event
+				// buffers are reused.
+				if n := len(b.items); n < cap(b.items) {
+					b.items = b.items[:n+1]
+				} else {
+					b.items = append(b.items, decodedMsg{})
+				}
+				decodeInto(dec, kind, m, &b.items[len(b.items)-1])
+				if len(raw) == 0 || len(b.items) == maxBatch {
+					break
+				}
+				m = <-raw // cannot block: raw had a message, and only this goroutine reads it
+			}
+			select {
+			case in.ch <- b:
+				in.busy.Store(false)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return in
 }
 
-// handle decodes one message and applies it, or dead-letters it.
-func (w *worker) handle(kind EventKind, m *kafka.Message) {
-	now := w.r.now()
-	w.consumed[kind].Inc()
+// decodeInto decodes m into out, copying the event out of the decoder
+// (whose event is valid only until its next call) into out's own buffers.
+func decodeInto(dec *Decoder, kind EventKind, m kafka.Message, out *decodedMsg) {
+	out.msg = m
+	ev, err := dec.Decode(kind, m.Value)
+	if err != nil {
+		var de *DecodeError
+		if !errors.As(err, &de) {
+			de = &DecodeError{Reason: ReasonMalformedJSON, Detail: err.Error()}
+		}
+		out.err = de
+		return
+	}
+	out.err = nil
+	out.ev.copyFrom(ev)
+}
+
+// handle applies one decoded message, or dead-letters it.
+func (w *worker) handle(kind EventKind, d *decodedMsg, now time.Time) {
+	m := &d.msg
 	if kind == Prediction {
 		w.predNext = m.Offset + 1
 	} else {
 		w.outNext = m.Offset + 1
 	}
 	w.processed++
-	w.lag[kind].Set(float64(m.HighWaterMark - m.Offset - 1))
-	ev, err := w.dec.Decode(kind, m.Value)
-	if err != nil {
-		var de *DecodeError
-		if !errors.As(err, &de) {
-			de = &DecodeError{Reason: ReasonMalformedJSON, Detail: err.Error()}
-		}
-		w.reject(m, de, now)
+	if d.err != nil {
+		w.reject(m, d.err, now)
 		return
 	}
+	ev := &d.ev
 	if kind == Prediction {
 		before := w.eng.stats
 		w.eng.prediction(ev, now.UnixMilli())
@@ -209,48 +395,82 @@ func (w *worker) reject(m *kafka.Message, de *DecodeError, now time.Time) {
 	}})
 }
 
-// flush makes everything processed so far durable, then commits.
-func (w *worker) flush(ctx context.Context, commit bool) error {
-	w.undelivered = append(w.undelivered, w.eng.takeResults()...)
-	w.rejectsOut = append(w.rejectsOut, w.takeRejects()...)
-	if w.processed == 0 && len(w.undelivered) == 0 {
+// flushJob is everything one flush makes durable, taken from the worker's
+// state at one instant: the results and the snapshot agree with each other
+// and with the offsets.
+type flushJob struct {
+	dlq               []kafka.Message
+	results           []WindowResult
+	rejects           []RejectStat
+	snap              *snapshot
+	epoch             uint64
+	predNext, outNext int64
+	commit            bool
+}
+
+// startFlush takes the results, rejects, dead letters and a snapshot of
+// the engine with the next offsets, and writes them on another goroutine
+// in the durable order (dead letters, sinks, reject counts, checkpoint,
+// commit); its outcome arrives on w.inflight. The engine keeps running on
+// the worker meanwhile: the job holds copies, never the live state. Only
+// one flush is written at a time, so epochs and results stay in order.
+func (w *worker) startFlush(commit bool) error {
+	w.flushDue = false
+	if w.inflight != nil {
+		panic("processor: flush started while another is in flight")
+	}
+	results := w.eng.takeResults()
+	if w.processed == 0 && len(results) == 0 {
 		return nil
 	}
-	if len(w.dlq) > 0 {
-		err := w.r.retry(ctx, "dead_letters", func(ctx context.Context) error {
-			return w.r.dlq.WriteMessages(ctx, w.dlq...)
-		})
-		if err != nil {
-			return err
-		}
-		clear(w.dlq)
-		w.dlq = w.dlq[:0]
-	}
-	if err := w.r.deliver(ctx, w.undelivered); err != nil {
-		return err
-	}
-	w.undelivered = nil
-	if err := w.r.deliverRejects(ctx, w.rejectsOut); err != nil {
-		return err
-	}
-	w.rejectsOut = nil
-	snap, err := w.eng.snapshot(w.predNext, w.outNext)
+	snap, err := w.eng.freeze(w.predNext, w.outNext)
 	if err != nil {
 		return err
 	}
 	w.epoch++
+	job := &flushJob{dlq: w.dlq, results: results, rejects: w.takeRejects(), snap: snap,
+		epoch: w.epoch, predNext: w.predNext, outNext: w.outNext, commit: commit}
+	w.dlq = nil
+	w.inflightN, w.processed = w.processed, 0
+	w.exportStats()
+	done := make(chan error, 1)
+	w.inflight = done
+	ctx := w.fctx
+	go func() { done <- w.write(ctx, job) }()
+	return nil
+}
+
+// write makes a flush job durable, then commits. It touches no worker
+// state but the runner's (safe for concurrent use).
+func (w *worker) write(ctx context.Context, job *flushJob) error {
+	if len(job.dlq) > 0 {
+		err := w.r.retry(ctx, "dead_letters", func(ctx context.Context) error {
+			return w.r.dlq.WriteMessages(ctx, job.dlq...)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := w.r.deliver(ctx, job.results); err != nil {
+		return err
+	}
+	if err := w.r.deliverRejects(ctx, job.rejects); err != nil {
+		return err
+	}
+	snap, err := job.snap.encode()
+	if err != nil {
+		return err
+	}
 	if err := w.r.retry(ctx, "changelog", func(ctx context.Context) error {
-		return w.r.changelog.save(ctx, w.partition, w.epoch, snap)
+		return w.r.changelog.save(ctx, w.partition, job.epoch, snap)
 	}); err != nil {
 		return err
 	}
 	w.r.m.checkpointSize.WithLabelValues(w.label).Set(float64(len(snap)))
-	w.processed = 0
-	w.exportStats()
-	if commit {
+	if job.commit {
 		err := w.gen.CommitOffsets(map[string]map[int]int64{
-			w.r.cfg.Kafka.Topics.Predictions: {w.partition: w.predNext},
-			w.r.cfg.Kafka.Topics.Outcomes:    {w.partition: w.outNext},
+			w.r.cfg.Kafka.Topics.Predictions: {w.partition: job.predNext},
+			w.r.cfg.Kafka.Topics.Outcomes:    {w.partition: job.outNext},
 		})
 		if err != nil {
 			// The checkpoint carries the offsets, so a failed commit only

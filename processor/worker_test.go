@@ -1,0 +1,43 @@
+package processor
+
+import (
+	"testing"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// TestOutcomeMayGo: an outcome batch ahead of the predictions in event time
+// waits while predictions are on their way, and goes once they caught up
+// or nothing more is coming.
+func TestOutcomeMayGo(t *testing.T) {
+	cfg := testEngineConfig()
+	pred := &input{ch: make(chan *decodedBatch, 1), raw: make(chan kafka.Message, 1)}
+	w := &worker{eng: newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)}
+	w.in[Prediction] = pred
+	w.eng.maxTS = 1000
+	batch := func(ts int64) *decodedBatch {
+		b := &decodedBatch{kind: Outcome, items: make([]decodedMsg, 2)}
+		b.items[0].err = &DecodeError{Reason: ReasonMalformedJSON} // rejects carry no time
+		b.items[1].ev.TS = ts
+		return b
+	}
+	pred.raw <- kafka.Message{} // a prediction is on its way
+	if !w.outcomeMayGo(batch(1000)) {
+		t.Error("an outcome not later than the latest prediction should go")
+	}
+	if w.outcomeMayGo(batch(1001)) {
+		t.Error("an outcome ahead of the predictions should wait while one is on its way")
+	}
+	<-pred.raw
+	pred.busy.Store(true)
+	if w.outcomeMayGo(batch(1001)) {
+		t.Error("an outcome ahead should wait while the decoder holds predictions")
+	}
+	pred.busy.Store(false)
+	if !w.outcomeMayGo(batch(1001)) {
+		t.Error("with no prediction on its way the outcome should go")
+	}
+	if !w.outcomeMayGo(&decodedBatch{items: make([]decodedMsg, 1)[:0]}) {
+		t.Error("an empty batch should go")
+	}
+}
