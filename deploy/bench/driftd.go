@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"text/template"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -55,10 +54,15 @@ func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
 		return nil, err
 	}
 	cfgPath := filepath.Join(e.dir, "driftd.yaml")
-	if err := localrun.WriteConfig(cfgPath, configTemplate, configData{
+	// The rule on ks.p_value fires by chance in some windows of undrifted
+	// data (about 5 % per numeric feature), which is what makes
+	// notifications to time without injecting drift.
+	if err := localrun.WriteConfig(cfgPath, localrun.Config{
 		Kafka: e.o.kafka, Topics: e.topics, Group: e.group, Dir: e.dir, Admin: admin,
-		ClickHouse: e.o.clickhouse, Database: e.database, Receiver: recv.URL(), SigningKey: key,
-		Window: e.o.window, Lateness: e.o.lateness,
+		ClickHouse: e.o.clickhouse, Database: e.database, SigningKey: key,
+		Window: e.o.window, Lateness: e.o.lateness, IdleTimeout: 5 * time.Second, LabelHorizon: 10 * time.Minute,
+		Rules:   []string{"- {name: ks_by_chance, metric: ks.p_value, threshold: 0.05}"},
+		Targets: []string{fmt.Sprintf(`- {name: bench, kind: webhook, url: "%s/hook"}`, recv.URL())},
 	}); err != nil {
 		return nil, err
 	}
@@ -310,48 +314,3 @@ func parseVmHWM(status string) int64 {
 	}
 	return 0
 }
-
-type configData struct {
-	Kafka, Group, Dir, Admin, ClickHouse, Database, Receiver, SigningKey string
-	Topics                                                               [4]string
-	Window, Lateness                                                     time.Duration
-}
-
-// The rule on ks.p_value fires by chance in some windows of undrifted data
-// (about 5 % per numeric feature), which is what makes notifications to
-// time without injecting drift.
-var configTemplate = template.Must(template.New("config").Parse(`# driftd config written by the benchmark (deploy/bench).
-kafka:
-  brokers: [{{.Kafka}}]
-  group: {{.Group}}
-  topics:
-    predictions: {{index .Topics 0}}
-    outcomes: {{index .Topics 1}}
-    dead_letters: {{index .Topics 2}}
-    changelog: {{index .Topics 3}}
-window:
-  size: {{.Window}}
-  allowed_lateness: {{.Lateness}}
-  idle_timeout: 5s
-  rolling_windows: 0
-join:
-  label_horizon: 10m
-  outcome_wait: 30s
-baselines:
-  dir: {{.Dir}}/baselines
-admin:
-  listen: {{.Admin}}
-state_dir: {{.Dir}}/state
-sink: clickhouse
-clickhouse:
-  addr: [{{.ClickHouse}}]
-  database: {{.Database}}
-alerts:
-  rules:
-    - {name: ks_by_chance, metric: ks.p_value, threshold: 0.05}
-  targets:
-    - {name: bench, kind: webhook, url: "{{.Receiver}}/hook"}
-  delivery:
-    signing_key: {{.SigningKey}}
-    initial_backoff: 200ms
-`))

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"text/template"
 	"time"
 
 	"github.com/driftd/driftd/deploy/localrun"
@@ -115,9 +114,16 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	cfgPath := filepath.Join(o.dir, "driftd.yaml")
-	if err := localrun.WriteConfig(cfgPath, configTemplate, configData{
+	// The demo compresses time: 5-minute windows of event time.
+	if err := localrun.WriteConfig(cfgPath, localrun.Config{
 		Kafka: o.kafka, Topics: topics, Group: "driftd-demo-" + runID, Dir: o.dir, Admin: admin,
-		ClickHouse: o.clickhouse, Database: database, Receiver: recv.URL(), SigningKey: key,
+		ClickHouse: o.clickhouse, Database: database, SigningKey: key,
+		Window: 5 * time.Minute, Lateness: 30 * time.Second, IdleTimeout: 10 * time.Second, LabelHorizon: 30 * time.Minute,
+		Rules: demoRules,
+		Targets: []string{
+			fmt.Sprintf(`- {name: oncall, kind: webhook, url: "%s/oncall"}`, recv.URL()),
+			fmt.Sprintf(`- {name: retrain, kind: webhook, action: retrain, url: "%s/retrain"}`, recv.URL()),
+		},
 	}); err != nil {
 		return err
 	}
@@ -177,50 +183,13 @@ func portOf(addr string) string {
 	return addr[i+1:]
 }
 
-type configData struct {
-	Kafka, Group, Dir, Admin, ClickHouse, Database, Receiver, SigningKey string
-	Topics                                                               [4]string
+// demoRules are the alert rules the summary expects to fire, one per
+// injected scenario (detectionRule in summary.go names them).
+var demoRules = []string{
+	"- {name: label_shift, metric: psi, feature: __target__, threshold: 0.1}",
+	"- {name: feature_drift, metric: psi, severity: critical}",
+	"- {name: new_category, metric: new_categories}",
+	"- {name: missing_values, metric: missing_rate}",
+	"- {name: f1_floor, metric: f1, threshold: 0.6, resolve_threshold: 0.65, action: both}",
+	"- {name: latency_p50, metric: latency_p50_ms, threshold: 50}",
 }
-
-var configTemplate = template.Must(template.New("config").Parse(`# driftd config written by the demo (deploy/demo).
-kafka:
-  brokers: [{{.Kafka}}]
-  group: {{.Group}}
-  topics:
-    predictions: {{index .Topics 0}}
-    outcomes: {{index .Topics 1}}
-    dead_letters: {{index .Topics 2}}
-    changelog: {{index .Topics 3}}
-# The demo compresses time: 5-minute windows of event time.
-window:
-  size: 5m
-  allowed_lateness: 30s
-  idle_timeout: 10s
-  rolling_windows: 0
-join:
-  label_horizon: 30m
-  outcome_wait: 30s
-baselines:
-  dir: {{.Dir}}/baselines
-admin:
-  listen: {{.Admin}}
-state_dir: {{.Dir}}/state
-sink: clickhouse
-clickhouse:
-  addr: [{{.ClickHouse}}]
-  database: {{.Database}}
-alerts:
-  rules:
-    - {name: label_shift, metric: psi, feature: __target__, threshold: 0.1}
-    - {name: feature_drift, metric: psi, severity: critical}
-    - {name: new_category, metric: new_categories}
-    - {name: missing_values, metric: missing_rate}
-    - {name: f1_floor, metric: f1, threshold: 0.6, resolve_threshold: 0.65, action: both}
-    - {name: latency_p50, metric: latency_p50_ms, threshold: 50}
-  targets:
-    - {name: oncall, kind: webhook, url: "{{.Receiver}}/oncall"}
-    - {name: retrain, kind: webhook, action: retrain, url: "{{.Receiver}}/retrain"}
-  delivery:
-    signing_key: {{.SigningKey}}
-    initial_backoff: 200ms
-`))

@@ -178,18 +178,73 @@ func (p *Process) Stop() {
 	}
 }
 
-// WriteConfig renders a driftd.yaml from tmpl and data.
-func WriteConfig(path string, tmpl *template.Template, data any) error {
+// Config is what differs between the driftd.yaml files the demo and the
+// benchmark write; everything else (ClickHouse sink, no rolling views,
+// state under Dir) is the same for both.
+type Config struct {
+	Kafka, Group string
+	// Topics: predictions, outcomes, dead letters, changelog.
+	Topics                                      [4]string
+	Dir, Admin, ClickHouse, Database            string
+	Window, Lateness, IdleTimeout, LabelHorizon time.Duration
+	SigningKey                                  string
+	// Rules and Targets are YAML list items (each line "- {...}"), indented
+	// by WriteConfig.
+	Rules, Targets []string
+}
+
+// WriteConfig renders c as a driftd.yaml at path.
+func WriteConfig(path string, c Config) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := tmpl.Execute(f, data); err != nil {
+	if err := configTemplate.Execute(f, c); err != nil {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return f.Close()
 }
+
+var configTemplate = template.Must(template.New("config").Parse(`# driftd config written by deploy/localrun.
+kafka:
+  brokers: [{{.Kafka}}]
+  group: {{.Group}}
+  topics:
+    predictions: {{index .Topics 0}}
+    outcomes: {{index .Topics 1}}
+    dead_letters: {{index .Topics 2}}
+    changelog: {{index .Topics 3}}
+window:
+  size: {{.Window}}
+  allowed_lateness: {{.Lateness}}
+  idle_timeout: {{.IdleTimeout}}
+  rolling_windows: 0
+join:
+  label_horizon: {{.LabelHorizon}}
+  outcome_wait: 30s
+baselines:
+  dir: {{.Dir}}/baselines
+admin:
+  listen: {{.Admin}}
+state_dir: {{.Dir}}/state
+sink: clickhouse
+clickhouse:
+  addr: [{{.ClickHouse}}]
+  database: {{.Database}}
+alerts:
+  rules:
+{{- range .Rules}}
+    {{.}}
+{{- end}}
+  targets:
+{{- range .Targets}}
+    {{.}}
+{{- end}}
+  delivery:
+    signing_key: {{.SigningKey}}
+    initial_backoff: 200ms
+`))
 
 // FreeAddr returns a loopback host:port nothing listens on right now.
 func FreeAddr() (string, error) {
