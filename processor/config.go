@@ -8,14 +8,21 @@ import (
 	"time"
 )
 
-// Secret is a credential. It prints, marshals and logs as "<secret>" so a
-// config dump or an error message never carries it; read it with Reveal.
+// Secret is a credential: a SASL or ClickHouse password, an HMAC key, a
+// routing key, a webhook URL with a token. Every way of printing or
+// marshalling it yields "<secret>", so config dumps, logs and error
+// messages never carry it; read it with Reveal where a request is built.
+// alerts and sinks use this one type (cmd's env overrides rely on that).
 type Secret string
 
 const redacted = "<secret>"
 
-func (s Secret) String() string                { return redacted }
-func (s Secret) GoString() string              { return redacted }
+func (s Secret) String() string   { return redacted }
+func (s Secret) GoString() string { return redacted }
+
+// Format covers every verb, including %x and %q, which would otherwise
+// print the underlying string.
+func (s Secret) Format(f fmt.State, _ rune)    { _, _ = f.Write([]byte(redacted)) }
 func (s Secret) MarshalText() ([]byte, error)  { return []byte(redacted), nil }
 func (s Secret) MarshalYAML() (any, error)     { return redacted, nil }
 func (s Secret) Reveal() string                { return string(s) }

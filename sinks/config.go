@@ -11,28 +11,13 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/driftd/driftd/processor"
 )
 
-// Secret is a string that never prints: fmt, JSON, YAML and text encoders
-// all see "<secret>", so a config dump or an error cannot leak it.
-type Secret string
-
-const redacted = "<secret>"
-
-func (Secret) String() string   { return redacted }
-func (Secret) GoString() string { return `sinks.Secret("` + redacted + `")` }
-
-// MarshalText keeps the value out of JSON and YAML dumps.
-func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
-
-// UnmarshalText lets a config decoder fill a Secret from a plain string.
-func (s *Secret) UnmarshalText(b []byte) error {
-	*s = Secret(b)
-	return nil
-}
-
-// Reveal returns the value, for the one place that must send it.
-func (s Secret) Reveal() string { return string(s) }
+// Secret is the ClickHouse password: processor.Secret, which never prints
+// its value.
+type Secret = processor.Secret
 
 // TLSConfig enables TLS to ClickHouse. Files are PEM.
 type TLSConfig struct {

@@ -27,8 +27,10 @@ import (
 
 var durationType = reflect.TypeFor[time.Duration]()
 
-// isSecret matches processor.Secret and sinks.Secret alike.
-func isSecret(t reflect.Type) bool { return t.Kind() == reflect.String && t.Name() == "Secret" }
+var secretType = reflect.TypeFor[processor.Secret]()
+
+// isSecret matches the one credential type (sinks and alerts alias it).
+func isSecret(t reflect.Type) bool { return t == secretType }
 
 func applyEnv(cfg *Config, env func(string) (string, bool), p *processor.Problems) {
 	walkEnv(reflect.ValueOf(cfg).Elem(), "", env, p)
