@@ -69,6 +69,7 @@ func testReader(t *testing.T, topic string, offset int64) (*partitionReader, []s
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(kc.transport.CloseIdleConnections)
 	r := newPartitionReader(kc, topic, 0, offset, zerolog.Nop())
 	r.maxBytes = 64 << 10 // several fetch responses even for a small topic
 	t.Cleanup(r.close)

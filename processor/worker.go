@@ -438,16 +438,16 @@ func (w *worker) write(ctx context.Context, job *flushJob) error {
 	if err := w.r.deliverRejects(ctx, job.rejects); err != nil {
 		return err
 	}
-	snap, err := job.snap.encode()
-	if err != nil {
-		return err
-	}
+	var written, size int
 	if err := w.r.retry(ctx, "changelog", func(ctx context.Context) error {
-		return w.r.changelog.save(ctx, w.partition, job.epoch, snap)
+		var err error
+		written, size, err = w.r.changelog.save(ctx, w.partition, job.epoch, job.snap)
+		return err
 	}); err != nil {
 		return err
 	}
-	w.r.m.checkpointSize.WithLabelValues(w.label).Set(float64(len(snap)))
+	w.r.m.checkpointSize.WithLabelValues(w.label).Set(float64(size))
+	w.r.m.checkpointWritten.WithLabelValues(w.label).Add(float64(written))
 	if job.commit {
 		err := w.gen.CommitOffsets(map[string]map[int]int64{
 			w.r.cfg.Kafka.Topics.Predictions: {w.partition: job.predNext},
