@@ -46,7 +46,7 @@ type partitionReader struct {
 }
 
 func newPartitionReader(kc *kafkaConn, topic string, partition int, offset int64, log zerolog.Logger) *partitionReader {
-	return &partitionReader{dialer: kc.dialer, brokers: kc.brokers, topic: topic, partition: partition,
+	return &partitionReader{dialer: kc.fetchDialer, brokers: kc.brokers, topic: topic, partition: partition,
 		log: log.With().Str("topic", topic).Logger(), next: offset,
 		minBytes: 1, maxBytes: 16 << 20, maxWait: 250 * time.Millisecond, readTimeout: 30 * time.Second,
 		backoffMin: 50 * time.Millisecond, backoffMax: time.Second}
