@@ -24,6 +24,7 @@ type Metrics struct {
 	// checkpointWritten grows by what each checkpoint rewrote: the
 	// windows that changed and the rest of the state.
 	checkpointWritten *prometheus.CounterVec
+	workerWait        *prometheus.CounterVec
 	commits           prometheus.Counter
 	partitions        prometheus.Gauge
 	rebalances        prometheus.Counter
@@ -63,6 +64,8 @@ func newMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Bytes of state the partition's last checkpoint holds."}, []string{"partition"})).(*prometheus.GaugeVec),
 		checkpointWritten: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "driftd_checkpoint_written_bytes_total",
 			Help: "Bytes of state written to the changelog: only windows that changed since the last checkpoint, and the rest of the state."}, []string{"partition"})).(*prometheus.CounterVec),
+		workerWait: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "driftd_worker_wait_seconds_total",
+			Help: "Time a partition worker waited instead of applying events, by reason: input (nothing decoded yet) or in_flight_cap (kafka.max_in_flight reached, until a flush is durable)."}, []string{"partition", "reason"})).(*prometheus.CounterVec),
 		commits: f(prometheus.NewCounter(prometheus.CounterOpts{Name: "driftd_offset_commits_total",
 			Help: "Offset commits after durable flushes."})).(prometheus.Counter),
 		partitions: f(prometheus.NewGauge(prometheus.GaugeOpts{Name: "driftd_assigned_partitions",

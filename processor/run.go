@@ -271,6 +271,8 @@ func (r *runner) newWorker(gen *kafka.Generation, p int, predOff, outOff int64, 
 		w.consumed[kind] = r.m.consumed.WithLabelValues(topic)
 		w.lag[kind] = r.m.consumerLag.WithLabelValues(topic, w.label)
 	}
+	w.stall[stallInput] = r.m.workerWait.WithLabelValues(w.label, "input")
+	w.stall[stallInFlight] = r.m.workerWait.WithLabelValues(w.label, "in_flight_cap")
 	now := r.now().UnixMilli()
 	w.eng = newPartitionEngine(paramsFrom(&r.cfg), r.cfg.Join, r.stateFactory(), now)
 	if snap.data != nil || snap.snap != nil {

@@ -54,7 +54,14 @@ type worker struct {
 	// the increments.
 	consumed [Outcome + 1]prometheus.Counter
 	lag      [Outcome + 1]prometheus.Gauge
+	stall    [stallInFlight + 1]prometheus.Counter
 }
+
+// Why a worker waits instead of applying events.
+const (
+	stallInput    = iota // nothing decoded to apply
+	stallInFlight        // at the in-flight cap, until a flush is durable
+)
 
 // maxDeadLetterBytes caps the original bytes kept in a dead letter.
 const maxDeadLetterBytes = 512 << 10
@@ -152,6 +159,10 @@ func (w *worker) run(runCtx, genCtx context.Context) error {
 		if w.held != nil {
 			outIn = nil
 		}
+		waitFrom, waitFor := time.Now(), w.stall[stallInput]
+		if capped {
+			waitFor = w.stall[stallInFlight]
+		}
 		select {
 		case <-runCtx.Done():
 			return w.finish(genCtx, cancelFlush, nil)
@@ -172,6 +183,7 @@ func (w *worker) run(runCtx, genCtx context.Context) error {
 			}
 			w.flushDue = true
 		}
+		waitFor.Add(time.Since(waitFrom).Seconds())
 	}
 }
 
