@@ -370,25 +370,17 @@ func (d *Decoder) features() error {
 		return nil
 	}
 	for {
-		key, err := d.str()
+		e, err := d.featureName()
 		if err != nil {
 			return err
 		}
-		if len(d.ev.Features) >= d.limits.MaxFeatures {
-			return &DecodeError{ReasonTooManyFeatures, "more than limits.max_features " + strconv.Itoa(d.limits.MaxFeatures)}
-		}
-		if len(key) == 0 {
-			return &DecodeError{ReasonBadFeatureValue, "empty feature name"}
-		}
-		if len(key) > d.limits.MaxStringLen {
-			return &DecodeError{ReasonStringTooLong, "feature name is " + strconv.Itoa(len(key)) + " bytes"}
-		}
-		e := d.featureName(key)
 		if e.gen == d.gen {
-			return &DecodeError{ReasonDuplicateKey, "duplicate feature " + quote(key)}
+			return &DecodeError{ReasonDuplicateKey, "duplicate feature " + quote([]byte(e.s))}
 		}
 		e.gen = d.gen
-		if err := d.colon(); err != nil {
+		if d.i < len(d.b) && d.b[d.i] == ':' {
+			d.i++
+		} else if err := d.colon(); err != nil {
 			return err
 		}
 		v, err := d.featureValue(e)
@@ -399,6 +391,10 @@ func (d *Decoder) features() error {
 			return err
 		}
 		d.ev.Features = append(d.ev.Features, Feature{Name: e.s, Value: v})
+		if d.i < len(d.b) && d.b[d.i] == ',' {
+			d.i++ // featureName skips the whitespace after it
+			continue
+		}
 		done, err := d.next('}')
 		if err != nil || done {
 			return err
@@ -406,21 +402,47 @@ func (d *Decoder) features() error {
 	}
 }
 
-// featureName interns the name of the next feature, trying the name seen
-// at the same position in earlier events first.
-func (d *Decoder) featureName(key []byte) *interned {
+// featureName reads and interns the name of the next feature. Events of
+// one model carry the same names in the same order, so it first tries the
+// name seen at this position before: when that name is plain ASCII (see
+// strPlain), the message holding exactly '"', name, '"' is that string.
+func (d *Decoder) featureName() (*interned, error) {
 	p := len(d.ev.Features)
+	d.ws()
 	if p < len(d.byPos) {
-		if e := d.byPos[p]; e != nil && e.s == string(key) {
-			return e
+		if e := d.byPos[p]; e != nil && e.plain {
+			if end := d.i + 1 + len(e.s); end < len(d.b) && d.b[d.i] == '"' && d.b[end] == '"' && string(d.b[d.i+1:end]) == e.s {
+				if p >= d.limits.MaxFeatures {
+					return nil, &DecodeError{ReasonTooManyFeatures, "more than limits.max_features " + strconv.Itoa(d.limits.MaxFeatures)}
+				}
+				d.i = end + 1
+				return e, nil
+			}
 		}
-	} else {
-		// p is at most limits.max_features, so byPos stays bounded.
+	}
+	key, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	if p >= d.limits.MaxFeatures {
+		return nil, &DecodeError{ReasonTooManyFeatures, "more than limits.max_features " + strconv.Itoa(d.limits.MaxFeatures)}
+	}
+	if len(key) == 0 {
+		return nil, &DecodeError{ReasonBadFeatureValue, "empty feature name"}
+	}
+	if len(key) > d.limits.MaxStringLen {
+		return nil, &DecodeError{ReasonStringTooLong, "feature name is " + strconv.Itoa(len(key)) + " bytes"}
+	}
+	if p >= len(d.byPos) {
+		// p < limits.max_features, so byPos stays bounded.
 		d.byPos = append(d.byPos, make([]*interned, p+1-len(d.byPos))...)
 	}
-	e := d.internEntry(key)
-	d.byPos[p] = e
-	return e
+	e := d.byPos[p]
+	if e == nil || e.s != string(key) {
+		e = d.internEntry(key)
+		d.byPos[p] = e
+	}
+	return e, nil
 }
 
 // featureValue reads the value of feature e: numbers and short strings

@@ -27,11 +27,11 @@ func benchPrediction(i int) []byte {
 }
 
 // benchLoadPrediction has the shape of the end-to-end benchmark's
-// predictions: 10 numeric features with ~9 significant digits and 10
-// categorical ones with short values.
+// predictions (internal/simulate's synthetic model): 10 numeric features
+// with ~9 significant digits and 10 categorical ones of 3 to 8 short values.
 func benchLoadPrediction(i int) []byte {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, `{"event_id":"ld-%010d","model":"fraud","model_version":"v3","ts":"2026-11-23T10:%02d:%02d.%03dZ","features":{`, i, i/60%60, i%60, i%1000)
+	fmt.Fprintf(&sb, `{"event_id":"%032x","model":"fraud","model_version":"v3","ts":"2026-11-23T10:%02d:%02d.%03dZ","features":{`, uint64(i)*0x9e3779b97f4a7c15, i/60%60, i%60, i%1000)
 	for f := range 10 {
 		fmt.Fprintf(&sb, `"num_%02d":%.7f,`, f, float64((i*7919+f*104729)%100000)/997)
 	}
@@ -39,7 +39,7 @@ func benchLoadPrediction(i int) []byte {
 		if f > 0 {
 			sb.WriteByte(',')
 		}
-		fmt.Fprintf(&sb, `"cat_%02d":"c%d"`, f, (i*13+f)%9)
+		fmt.Fprintf(&sb, `"cat_%02d":"c%d"`, f, (i*13+f)%(3+f%6))
 	}
 	fmt.Fprintf(&sb, `},"prediction":{"label":"%d","score":0.%04d}}`, i%2, (i*37)%10000)
 	return []byte(sb.String())
@@ -47,7 +47,7 @@ func benchLoadPrediction(i int) []byte {
 
 // benchLoadOutcome is the end-to-end benchmark's outcome event.
 func benchLoadOutcome(i int) []byte {
-	return fmt.Appendf(nil, `{"event_id":"ld-%010d","model":"fraud","ts":"2026-11-23T10:%02d:%02d.%03dZ","label":"%d"}`, i, i/60%60, i%60, i%1000, (i/3)%2)
+	return fmt.Appendf(nil, `{"event_id":"%032x","model":"fraud","ts":"2026-11-23T10:%02d:%02d.%03dZ","label":"%d"}`, i, i/60%60, i%60, i%1000, (i/3)%2)
 }
 
 func benchDecode(b *testing.B, kind EventKind, gen func(int) []byte) {

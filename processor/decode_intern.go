@@ -7,13 +7,14 @@ import "encoding/binary"
 // most maxInterned strings; past that, new strings are allocated per use,
 // so hostile input cannot grow the decoder's memory without bound.
 
-// maxValueCaches bounds the per-feature caches of short values (about 200
+// maxValueCaches bounds the per-feature caches of short values (about 400
 // bytes each) a decoder makes.
 const maxValueCaches = 4096
 
 type interned struct {
-	s   string
-	gen uint32
+	s     string
+	gen   uint32
+	plain bool // s is all strPlain bytes: its JSON form is '"', s, '"'
 	// vals caches this feature's recent short string values, so a
 	// categorical value is found without hashing it.
 	vals *valueCache
@@ -22,8 +23,8 @@ type interned struct {
 // valueCache is a small ring of short strings keyed by their bytes and
 // length packed in one word (see shortKey).
 type valueCache struct {
-	keys [8]uint64
-	strs [8]string
+	keys [16]uint64
+	strs [16]string
 	next uint8
 }
 
@@ -33,7 +34,10 @@ func (d *Decoder) internEntry(b []byte) *interned {
 	if e, ok := d.intern[string(b)]; ok {
 		return e
 	}
-	e := &interned{s: string(b)}
+	e := &interned{s: string(b), plain: true}
+	for _, c := range b {
+		e.plain = e.plain && strPlain[c]
+	}
 	if len(d.intern) < maxInterned {
 		d.intern[e.s] = e
 	}
@@ -60,7 +64,8 @@ func (d *Decoder) internValue(name *interned, b []byte) string {
 	}
 	s := d.internBytes(b)
 	if c != nil {
-		c.keys[c.next%8], c.strs[c.next%8] = k, s
+		j := c.next % uint8(len(c.keys))
+		c.keys[j], c.strs[j] = k, s
 		c.next++
 	}
 	return s
