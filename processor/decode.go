@@ -65,6 +65,8 @@ type Decoder struct {
 	byPos          []*interned
 	model, version string
 	valueCaches    int // value caches made, bounded by maxValueCaches
+	// scalars caches the short string values of labels and predictions.
+	scalars interned
 
 	b     []byte
 	i     int
@@ -390,7 +392,7 @@ func (d *Decoder) features() error {
 			}
 			return err
 		}
-		d.ev.Features = append(d.ev.Features, Feature{Name: e.s, Value: v})
+		d.addFeature(e.s, v)
 		if d.i < len(d.b) && d.b[d.i] == ',' {
 			d.i++ // featureName skips the whitespace after it
 			continue
@@ -400,6 +402,23 @@ func (d *Decoder) features() error {
 			return err
 		}
 	}
+}
+
+// addFeature appends a feature storing its fields one by one: appending a
+// Feature literal builds it on the stack with 8-byte stores and copies it
+// with 16-byte loads, which the CPU cannot forward from those stores, and
+// that stall cost more than any other line of the decoder.
+func (d *Decoder) addFeature(name string, v Value) {
+	fs := d.ev.Features
+	if len(fs) < cap(fs) {
+		fs = fs[:len(fs)+1]
+	} else {
+		fs = append(fs, Feature{})
+	}
+	f := &fs[len(fs)-1]
+	f.Name = name
+	f.Value.Kind, f.Value.Num, f.Value.Str = v.Kind, v.Num, v.Str
+	d.ev.Features = fs
 }
 
 // featureName reads and interns the name of the next feature. Events of
@@ -572,7 +591,7 @@ func (d *Decoder) scalarIn(prefix, name string) (Value, error) {
 		if len(b) > d.limits.MaxStringLen {
 			return Value{}, &DecodeError{ReasonStringTooLong, prefix + name + " is " + strconv.Itoa(len(b)) + " bytes, limit " + strconv.Itoa(d.limits.MaxStringLen)}
 		}
-		return Value{Kind: String, Str: d.internBytes(b)}, nil
+		return Value{Kind: String, Str: d.internValue(&d.scalars, b)}, nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		f, err := d.float(prefix, name)
 		return Value{Kind: Number, Num: f}, err
