@@ -1,8 +1,6 @@
 package processor
 
 import (
-	"encoding/binary"
-	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -30,23 +28,6 @@ var strPlain = func() (t [256]bool) {
 	}
 	return t
 }()
-
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// special8 sets the high bit of the first byte of w (little-endian) that is
-// not plain (see strPlain), and maybe of later bytes; 0 if all are plain.
-// A byte below 0x20 is one that borrows in w-0x20 without having its high
-// bit set; a byte equal to '"' or '\\' is a zero byte after the xor. The
-// borrows can flag bytes after the first special one, never before it.
-func special8(w uint64) uint64 {
-	ctl := (w - ones*0x20) &^ w
-	quo := w ^ ones*'"'
-	bsl := w ^ ones*'\\'
-	return (ctl | (quo-ones)&^quo | (bsl-ones)&^bsl | w) & highs
-}
 
 // ws skips whitespace. The test of one byte inlines; JSON from producers
 // rarely has whitespace between tokens.
@@ -111,14 +92,6 @@ func (d *Decoder) str() ([]byte, error) {
 	}
 	i++
 	start := i
-	// Eight bytes at a time while eight remain, then byte by byte.
-	for i+8 <= len(b) {
-		if m := special8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-			i += bits.TrailingZeros64(m) / 8
-			break
-		}
-		i += 8
-	}
 	for i < len(b) && strPlain[b[i]] {
 		i++
 	}
