@@ -372,6 +372,18 @@ func (d *Decoder) features() error {
 		return nil
 	}
 	for {
+		if e, v, j, ok := d.simpleFeature(); ok {
+			if e.gen == d.gen {
+				return &DecodeError{ReasonDuplicateKey, "duplicate feature " + quote([]byte(e.s))}
+			}
+			e.gen = d.gen
+			d.addFeature(e.s, v)
+			d.i = j + 1
+			if d.b[j] == ',' {
+				continue
+			}
+			return nil
+		}
 		e, err := d.featureName()
 		if err != nil {
 			return err
@@ -419,6 +431,45 @@ func (d *Decoder) addFeature(name string, v Value) {
 	f.Name = name
 	f.Value.Kind, f.Value.Num, f.Value.Str = v.Kind, v.Num, v.Str
 	d.ev.Features = fs
+}
+
+// simpleFeature reads, without moving d.i, the commonest feature: the name
+// seen at this position before (and plain), ':', an exact decimal (see
+// number) or a string of plain bytes, then ',' or '}' at j, all with no
+// whitespace. Anything else, ok false, goes the general way, which then
+// reads the same bytes again and finds what is wrong with them, or their
+// value by the slower paths.
+func (d *Decoder) simpleFeature() (e *interned, v Value, j int, ok bool) {
+	b, i, p := d.b, d.i, len(d.ev.Features)
+	if p >= len(d.byPos) || p >= d.limits.MaxFeatures {
+		return nil, v, 0, false
+	}
+	e = d.byPos[p]
+	if e == nil || !e.plain {
+		return nil, v, 0, false
+	}
+	i += len(e.s) + 2 // '"', name, '"', then ':' at i
+	if i+1 >= len(b) || b[d.i] != '"' || b[i-1] != '"' || b[i] != ':' || string(b[d.i+1:i-1]) != e.s {
+		return nil, v, 0, false
+	}
+	i++
+	if b[i] == '"' {
+		i++
+		s := i
+		for i < len(b) && strPlain[b[i]] {
+			i++
+		}
+		if i+1 >= len(b) || b[i] != '"' || (b[i+1] != ',' && b[i+1] != '}') || i-s > d.limits.MaxStringLen {
+			return nil, v, 0, false
+		}
+		return e, Value{Kind: String, Str: d.internValue(e, b[s:i])}, i + 1, true
+	}
+	x, i, ok := scanDecimal(b, i)
+	if !ok || i >= len(b) || (b[i] != ',' && b[i] != '}') {
+		return nil, v, 0, false
+	}
+	f, ok := x.exact()
+	return e, Value{Kind: Number, Num: f}, i, ok
 }
 
 // featureName reads and interns the name of the next feature. Events of

@@ -229,47 +229,15 @@ func (d *Decoder) hex4() (rune, bool) {
 // exactly (see exactDecimal), exact is true and f is its value; otherwise
 // the caller parses raw.
 func (d *Decoder) number() (raw []byte, f float64, exact bool, err error) {
-	b, i := d.b, d.i
-	start := i
-	neg := i < len(b) && b[i] == '-'
-	if neg {
-		i++
-	}
-	if i >= len(b) {
-		d.i = i
+	b, start := d.b, d.i
+	if b[start] == '-' && start+1 == len(b) {
+		d.i = len(b)
 		return nil, 0, false, malformed("bad number")
 	}
-	// Accumulate every digit into mant; it wraps past 19 digits, and nd
-	// tells exactDecimal not to trust it then.
-	var mant uint64
-	nd, frac := 0, 0
-	if b[i] == '0' {
-		i++
-	} else {
-		s := i
-		for i < len(b) && b[i]-'0' < 10 {
-			mant = mant*10 + uint64(b[i]-'0')
-			i++
-		}
-		if i == s {
-			d.i = i
-			return nil, 0, false, malformed("bad number at byte " + strconv.Itoa(start))
-		}
-		nd = i - s
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		s := i
-		for i < len(b) && b[i]-'0' < 10 {
-			mant = mant*10 + uint64(b[i]-'0')
-			i++
-		}
-		if i == s {
-			d.i = i
-			return nil, 0, false, malformed("bad number at byte " + strconv.Itoa(start))
-		}
-		frac = i - s
-		nd += frac
+	dec, i, ok := scanDecimal(b, start)
+	if !ok {
+		d.i = i
+		return nil, 0, false, malformed("bad number at byte " + strconv.Itoa(start))
 	}
 	exact = true
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
@@ -289,9 +257,59 @@ func (d *Decoder) number() (raw []byte, f float64, exact bool, err error) {
 	}
 	d.i = i
 	if exact {
-		f, exact = exactDecimal(mant, nd, frac, neg)
+		f, exact = dec.exact()
 	}
 	return b[start:i], f, exact, nil
+}
+
+// decimal is -?int(.frac)? read digit by digit: mant holds all nd digits
+// unless it wrapped (nd > 19), frac of them after the point.
+type decimal struct {
+	mant     uint64
+	nd, frac int
+	neg      bool
+}
+
+func (x decimal) exact() (float64, bool) { return exactDecimal(x.mant, x.nd, x.frac, x.neg) }
+
+// scanDecimal reads -?(0|[1-9][0-9]*)(\.[0-9]+)? from b[i:], returning
+// the index after it; ok is false where that grammar fails. An exponent
+// part, if any, is left to the caller.
+func scanDecimal(b []byte, i int) (x decimal, j int, ok bool) {
+	if i < len(b) && b[i] == '-' {
+		x.neg = true
+		i++
+	}
+	if i >= len(b) {
+		return x, i, false
+	}
+	if b[i] == '0' {
+		i++
+	} else {
+		s := i
+		for i < len(b) && b[i]-'0' < 10 {
+			x.mant = x.mant*10 + uint64(b[i]-'0')
+			i++
+		}
+		if i == s {
+			return x, i, false
+		}
+		x.nd = i - s
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		s := i
+		for i < len(b) && b[i]-'0' < 10 {
+			x.mant = x.mant*10 + uint64(b[i]-'0')
+			i++
+		}
+		if i == s {
+			return x, i, false
+		}
+		x.frac = i - s
+		x.nd += x.frac
+	}
+	return x, i, true
 }
 
 // skip consumes any JSON value, validating it, up to maxDepth nesting.

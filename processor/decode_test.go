@@ -138,6 +138,14 @@ func TestDecodeWarmCaches(t *testing.T) {
 		{`"b":"x","a":1,"é":2,"c":3`, nil, ReasonTooManyFeatures},
 		{`"b":"x","a":1,"é":2,"b":3`, nil, ReasonTooManyFeatures},
 		{`"b" "x"`, nil, ReasonMalformedJSON},
+		{`"b":"x\n","a":1e2`, []Feature{{"b", Value{Kind: String, Str: "x\n"}}, {"a", Value{Kind: Number, Num: 100}}}, ""},
+		{`"b":"x" ,"a":-0.5 `, []Feature{{"b", Value{Kind: String, Str: "x"}}, {"a", Value{Kind: Number, Num: -0.5}}}, ""},
+		{`"b":"é","a":12345678901234567890`, []Feature{{"b", Value{Kind: String, Str: "é"}}, {"a", Value{Kind: Number, Num: 12345678901234567890}}}, ""},
+		{`"b":"x","a":01`, nil, ReasonMalformedJSON},
+		{`"b":"x","a":1.`, nil, ReasonMalformedJSON},
+		{`"b":"x","a":1,}`, nil, ReasonMalformedJSON},
+		{`"b":"` + strings.Repeat("x", 1025) + `"`, nil, ReasonStringTooLong},
+		{`"b":"x","a":1e400`, nil, ReasonBadFeatureValue},
 		{`"b":"y","a":5`, []Feature{{"b", Value{Kind: String, Str: "y"}}, {"a", Value{Kind: Number, Num: 5}}}, ""},
 	} {
 		got, err := d.Decode(Prediction, []byte(ev(c.features)))
