@@ -21,10 +21,13 @@ type Metrics struct {
 	sinkSeconds    *prometheus.HistogramVec
 	sinkErrors     *prometheus.CounterVec
 	checkpointSize *prometheus.GaugeVec
-	commits        prometheus.Counter
-	partitions     prometheus.Gauge
-	rebalances     prometheus.Counter
-	baselines      prometheus.Gauge
+	// checkpointWritten grows by what each checkpoint rewrote: the
+	// windows that changed and the rest of the state.
+	checkpointWritten *prometheus.CounterVec
+	commits           prometheus.Counter
+	partitions        prometheus.Gauge
+	rebalances        prometheus.Counter
+	baselines         prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *Metrics {
@@ -57,7 +60,9 @@ func newMetrics(reg prometheus.Registerer) *Metrics {
 		sinkErrors: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "driftd_sink_errors_total",
 			Help: "Failed (retried) writes, by sink: sink index and type, dead_letters, changelog."}, []string{"sink"})).(*prometheus.CounterVec),
 		checkpointSize: f(prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "driftd_checkpoint_bytes",
-			Help: "Size of the partition's last checkpoint."}, []string{"partition"})).(*prometheus.GaugeVec),
+			Help: "Bytes of state the partition's last checkpoint holds."}, []string{"partition"})).(*prometheus.GaugeVec),
+		checkpointWritten: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "driftd_checkpoint_written_bytes_total",
+			Help: "Bytes of state written to the changelog: only windows that changed since the last checkpoint, and the rest of the state."}, []string{"partition"})).(*prometheus.CounterVec),
 		commits: f(prometheus.NewCounter(prometheus.CounterOpts{Name: "driftd_offset_commits_total",
 			Help: "Offset commits after durable flushes."})).(prometheus.Counter),
 		partitions: f(prometheus.NewGauge(prometheus.GaugeOpts{Name: "driftd_assigned_partitions",

@@ -273,8 +273,15 @@ func (r *runner) newWorker(gen *kafka.Generation, p int, predOff, outOff int64, 
 	}
 	now := r.now().UnixMilli()
 	w.eng = newPartitionEngine(paramsFrom(&r.cfg), r.cfg.Join, r.stateFactory(), now)
-	if snap.data != nil {
-		po, oo, dropped, err := w.eng.restore(snap.data, now, r.cfg.Join)
+	if snap.data != nil || snap.snap != nil {
+		var po, oo int64
+		var dropped []string
+		var err error
+		if snap.snap != nil {
+			po, oo, dropped, err = w.eng.restoreSnapshot(snap.snap, now, r.cfg.Join)
+		} else {
+			po, oo, dropped, err = w.eng.restore(snap.data, now, r.cfg.Join)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("restoring partition %d: %w", p, err)
 		}

@@ -104,13 +104,27 @@ func (e *partitionEngine) freeze(predOffset, outOffset int64) (*snapshot, error)
 
 // encode is the snapshot's checkpoint bytes. Safe to call on any
 // goroutine: a frozen snapshot is never written to.
-func (s *snapshot) encode() ([]byte, error) {
-	var buf bytes.Buffer
+func (s *snapshot) encode() ([]byte, error) { return s.appendEncoded(nil) }
+
+// appendEncoded appends the snapshot's encoding to b.
+func (s *snapshot) appendEncoded(b []byte) ([]byte, error) {
+	buf := bytes.NewBuffer(b)
 	buf.Grow(s.sizeHint())
-	if err := gob.NewEncoder(&buf).Encode(s); err != nil {
+	if err := gob.NewEncoder(buf).Encode(s); err != nil {
 		return nil, fmt.Errorf("encoding snapshot: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+func decodeSnapshot(b []byte) (*snapshot, error) {
+	var s snapshot
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
+		return nil, fmt.Errorf("decoding snapshot: %w", err)
+	}
+	if s.Version != snapshotVersion {
+		return nil, fmt.Errorf("snapshot version %d, want %d", s.Version, snapshotVersion)
+	}
+	return &s, nil
 }
 
 // sizeHint approximates the encoded size, so the buffer is sized once
@@ -134,13 +148,16 @@ func (s *snapshot) sizeHint() int {
 // baseline changed incompatibly between checkpoint and restore) is
 // dropped and named in dropped, rather than failing the partition forever.
 func (e *partitionEngine) restore(b []byte, now int64, jc JoinConfig) (predOffset, outOffset int64, dropped []string, err error) {
-	var s snapshot
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
-		return 0, 0, nil, fmt.Errorf("decoding snapshot: %w", err)
+	s, err := decodeSnapshot(b)
+	if err != nil {
+		return 0, 0, nil, err
 	}
-	if s.Version != snapshotVersion {
-		return 0, 0, nil, fmt.Errorf("snapshot version %d, want %d", s.Version, snapshotVersion)
-	}
+	return e.restoreSnapshot(s, now, jc)
+}
+
+// restoreSnapshot is restore from a decoded snapshot; s must not be used
+// afterwards (the engine keeps its window states).
+func (e *partitionEngine) restoreSnapshot(s *snapshot, now int64, jc JoinConfig) (predOffset, outOffset int64, dropped []string, err error) {
 	*e = *newPartitionEngine(e.p, jc, e.newState, now)
 	e.maxTS, e.watermark, e.stats = s.MaxTS, s.Watermark, s.Stats
 	for _, sw := range s.Windows {

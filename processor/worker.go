@@ -3,7 +3,6 @@ package processor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -72,7 +71,6 @@ type rejectKey struct {
 type decodedBatch struct {
 	kind  EventKind
 	items []decodedMsg
-	err   error // the fetch failed; items is empty
 }
 
 type decodedMsg struct {
@@ -90,13 +88,12 @@ const maxBatch = 256
 type input struct {
 	ch   chan *decodedBatch
 	free chan *decodedBatch
-	raw  chan kafka.Message
 	busy atomic.Bool // the decoder holds messages not yet sent
 }
 
 // idle reports whether nothing of this topic is on its way to the worker
-// (best effort: a message just taken by the decoder may be missed).
-func (in *input) idle() bool { return len(in.raw) == 0 && len(in.ch) == 0 && !in.busy.Load() }
+// (best effort: a fetch response just arrived may be missed).
+func (in *input) idle() bool { return len(in.ch) == 0 && !in.busy.Load() }
 
 func (in *input) recycle(b *decodedBatch) {
 	select {
@@ -166,14 +163,8 @@ func (w *worker) run(runCtx, genCtx context.Context) error {
 				return w.finish(genCtx, cancelFlush, err)
 			}
 		case b := <-predIn:
-			if b.err != nil {
-				return b.err
-			}
 			w.cur, w.pos = b, 0
 		case b := <-outIn:
-			if b.err != nil {
-				return b.err
-			}
 			w.held = b
 		case <-tick.C:
 			if len(predCh) == 0 {
@@ -248,65 +239,42 @@ func (w *worker) finish(genCtx context.Context, cancelFlush context.CancelFunc, 
 	return nil
 }
 
-// fetch reads one topic of the partition from offset and decodes it on
-// two goroutines of its own (fetching; decoding in offset order), so the
-// worker only applies events. Queues are bounded: 256 fetched messages
-// and 4 decoded batches.
+// fetch reads one topic of the partition from offset and decodes it on a
+// goroutine of its own, in offset order, so the worker only applies
+// events. A decoded batch goes to the worker when it is full or when the
+// fetch response it came from is done, so batches grow only while data
+// streams in. At most 4 decoded batches wait for the worker.
 func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, topic string, offset int64) *input {
-	raw := make(chan kafka.Message, 256)
-	in := &input{ch: make(chan *decodedBatch, 4), free: make(chan *decodedBatch, 8), raw: raw}
-	rd := kafka.NewReader(kafka.ReaderConfig{Brokers: w.r.kc.brokers, Dialer: w.r.kc.dialer, Topic: topic,
-		Partition: w.partition, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 250 * time.Millisecond,
-		QueueCapacity: 1000, ReadBackoffMin: 50 * time.Millisecond, ReadBackoffMax: time.Second})
-	fail := func(err error) {
-		select {
-		case in.ch <- &decodedBatch{kind: kind, err: err}:
-		case <-ctx.Done():
-		}
-	}
-	wg.Add(2)
+	in := &input{ch: make(chan *decodedBatch, 4), free: make(chan *decodedBatch, 8)}
+	pr := newPartitionReader(w.r.kc, topic, w.partition, offset, w.log)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		defer rd.Close()
-		defer close(raw)
-		if err := rd.SetOffset(offset); err != nil {
-			fail(fmt.Errorf("seeking %s/%d to %d: %w", topic, w.partition, offset, err))
-			return
-		}
-		for {
-			m, err := rd.FetchMessage(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				w.log.Warn().Err(err).Str("topic", topic).Msg("fetching; retrying")
-				sleepCtx(ctx, time.Second)
-				continue
-			}
-			select {
-			case raw <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() {
-		defer wg.Done()
+		defer pr.close()
 		dec := NewDecoder(w.r.cfg.Limits, w.r.cfg.Models)
-		for {
-			var b *decodedBatch
+		var b *decodedBatch
+		send := func() bool {
 			select {
-			case b = <-in.free:
-				b.items = b.items[:0]
-			default:
-				b = &decodedBatch{kind: kind, items: make([]decodedMsg, 0, maxBatch)}
+			case in.ch <- b:
+				b = nil
+				return true
+			case <-ctx.Done():
+				return false
 			}
-			m, ok := <-raw
-			if !ok {
+		}
+		for {
+			if err := pr.fetch(ctx); err != nil {
 				return
 			}
-			in.busy.Store(true)
 			for {
+				m, ok := pr.read(ctx)
+				if !ok {
+					break
+				}
+				if b == nil {
+					in.busy.Store(true)
+					b = in.take(kind)
+				}
 				// Reslice rather than append a zero item: the slot's event
 				// buffers are reused.
 				if n := len(b.items); n < cap(b.items) {
@@ -315,20 +283,33 @@ func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, 
 					b.items = append(b.items, decodedMsg{})
 				}
 				decodeInto(dec, kind, m, &b.items[len(b.items)-1])
-				if len(raw) == 0 || len(b.items) == maxBatch {
-					break
+				if len(b.items) == maxBatch {
+					if !send() {
+						return
+					}
+					pr.renew()
+					in.busy.Store(true)
+					b = in.take(kind)
 				}
-				m = <-raw // cannot block: raw had a message, and only this goroutine reads it
 			}
-			select {
-			case in.ch <- b:
-				in.busy.Store(false)
-			case <-ctx.Done():
+			if b != nil && len(b.items) > 0 && !send() {
 				return
 			}
+			in.busy.Store(false)
 		}
 	}()
 	return in
+}
+
+// take returns an empty batch, recycled when one is free.
+func (in *input) take(kind EventKind) *decodedBatch {
+	select {
+	case b := <-in.free:
+		b.items = b.items[:0]
+		return b
+	default:
+		return &decodedBatch{kind: kind, items: make([]decodedMsg, 0, maxBatch)}
+	}
 }
 
 // decodeInto decodes m into out, copying the event out of the decoder
@@ -457,16 +438,16 @@ func (w *worker) write(ctx context.Context, job *flushJob) error {
 	if err := w.r.deliverRejects(ctx, job.rejects); err != nil {
 		return err
 	}
-	snap, err := job.snap.encode()
-	if err != nil {
-		return err
-	}
+	var written, size int
 	if err := w.r.retry(ctx, "changelog", func(ctx context.Context) error {
-		return w.r.changelog.save(ctx, w.partition, job.epoch, snap)
+		var err error
+		written, size, err = w.r.changelog.save(ctx, w.partition, job.epoch, job.snap)
+		return err
 	}); err != nil {
 		return err
 	}
-	w.r.m.checkpointSize.WithLabelValues(w.label).Set(float64(len(snap)))
+	w.r.m.checkpointSize.WithLabelValues(w.label).Set(float64(size))
+	w.r.m.checkpointWritten.WithLabelValues(w.label).Add(float64(written))
 	if job.commit {
 		err := w.gen.CommitOffsets(map[string]map[int]int64{
 			w.r.cfg.Kafka.Topics.Predictions: {w.partition: job.predNext},

@@ -2,8 +2,6 @@ package processor
 
 import (
 	"testing"
-
-	"github.com/segmentio/kafka-go"
 )
 
 // TestOutcomeMayGo: an outcome batch ahead of the predictions in event time
@@ -11,7 +9,7 @@ import (
 // or nothing more is coming.
 func TestOutcomeMayGo(t *testing.T) {
 	cfg := testEngineConfig()
-	pred := &input{ch: make(chan *decodedBatch, 1), raw: make(chan kafka.Message, 1)}
+	pred := &input{ch: make(chan *decodedBatch, 1)}
 	w := &worker{eng: newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)}
 	w.in[Prediction] = pred
 	w.eng.maxTS = 1000
@@ -21,14 +19,14 @@ func TestOutcomeMayGo(t *testing.T) {
 		b.items[1].ev.TS = ts
 		return b
 	}
-	pred.raw <- kafka.Message{} // a prediction is on its way
+	pred.ch <- &decodedBatch{} // a prediction batch is on its way
 	if !w.outcomeMayGo(batch(1000)) {
 		t.Error("an outcome not later than the latest prediction should go")
 	}
 	if w.outcomeMayGo(batch(1001)) {
 		t.Error("an outcome ahead of the predictions should wait while one is on its way")
 	}
-	<-pred.raw
+	<-pred.ch
 	pred.busy.Store(true)
 	if w.outcomeMayGo(batch(1001)) {
 		t.Error("an outcome ahead should wait while the decoder holds predictions")

@@ -90,17 +90,18 @@ func TestTableSaysWhyAPeerIsMissing(t *testing.T) {
 	r := &Results{Events: 2_000_000, Partitions: 4, CeilingEventsPerS: 400000, DriftdEventsPerS: 300000,
 		WindowToClickHouseP50Ms: ptr(120), WindowToClickHouseP99Ms: ptr(1900), Windows: 24,
 		DriftdCompareRowsPerS: ptr(150000), ScipyRowsPerS: ptr(50000), EvidentlyError: "ImportError: no evidently",
-		PeakRSSBytes: 200 << 20}
+		PeakRSSBytes: 200 << 20, CeilingCPUMicrosPerEvent: 1.5, DriftdCPUMicrosPerEvent: 4.25}
 	r.finish()
 	var buf bytes.Buffer
 	r.writeTable(&buf)
 	out := buf.String()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 12 {
-		t.Fatalf("want a header, a rule and 10 rows, got %d lines:\n%s", len(lines), out)
+	if len(lines) != 14 {
+		t.Fatalf("want a header, a rule and 12 rows, got %d lines:\n%s", len(lines), out)
 	}
 	for _, want := range []string{"| 2,000,000 |", "400,000 events/s", "| 75 % |", "120 ms / 1900 ms",
-		"n/a (ImportError: no evidently)", "3.0× faster", "200 MiB", "n/a / n/a"} {
+		"n/a (ImportError: no evidently)", "3.0× faster", "200 MiB", "n/a / n/a",
+		"1.50 / 4.25 µs", "n/a (no broker pid file)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -121,8 +122,10 @@ driftd_events_rejected_total{reason="malformed_json",topic="p"} 3
 driftd_events_rejected_total{reason="missing_field",topic="o"} 2
 driftd_events_consumed_totalx{topic="p"} 99
 go_goroutines 12
+process_cpu_seconds_total 12.75
+process_cpu_seconds_totalx 1
 `
-	consumed, rejected, err := parseMetrics(strings.NewReader(text))
+	consumed, rejected, cpu, err := parseMetrics(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +135,22 @@ go_goroutines 12
 	if rejected != 5 {
 		t.Errorf("rejected = %v, want 5", rejected)
 	}
-	if _, _, err := parseMetrics(strings.NewReader(`driftd_events_consumed_total{topic="p"} abc`)); err == nil {
+	if cpu != 12.75 {
+		t.Errorf("cpu = %v, want 12.75", cpu)
+	}
+	if _, _, _, err := parseMetrics(strings.NewReader(`driftd_events_consumed_total{topic="p"} abc`)); err == nil {
 		t.Error("a non-numeric value was accepted")
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// The command name may hold spaces and parentheses.
+	stat := "4242 (java (kafka) x) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 90 0 100 0 0"
+	if got := parseStatCPU(stat); got != 3.25 {
+		t.Errorf("parseStatCPU = %v, want 3.25 (utime 250 + stime 75 ticks)", got)
+	}
+	if got := parseStatCPU("garbage"); got != 0 {
+		t.Errorf("parseStatCPU(garbage) = %v, want 0", got)
 	}
 }
 

@@ -40,6 +40,9 @@ type e2eResult struct {
 	notifications    int
 	verified         int
 	peakRSS          int64
+	// CPU seconds from the first consumed message to the last: driftd's,
+	// and the broker's over the same span (0 without its pid).
+	cpu, brokerCPU float64
 }
 
 func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
@@ -104,6 +107,14 @@ func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
 	}
 	last := scrapes[len(scrapes)-1]
 	res.startup, res.elapsed = first.Sub(started), last.at.Sub(first)
+	for _, s := range scrapes {
+		if s.total() > 0 {
+			// The scrape before the first message would be closer, but
+			// driftd's startup (baseline load, group join) burns CPU too.
+			res.cpu, res.brokerCPU = last.cpu-s.cpu, last.brokerCPU-s.brokerCPU
+			break
+		}
+	}
 	res.rejected = last.rejected
 
 	// Close times: when driftd consumed the prediction that closes each
@@ -191,6 +202,7 @@ func (e *e2eRun) followMetrics(ctx context.Context, url string, driftd *localrun
 		if err != nil {
 			continue // not listening yet
 		}
+		s.brokerCPU = processCPU(e.o.brokerPID)
 		scrapes = append(scrapes, s)
 		if s.total() > 0 {
 			e.startProfile(strings.TrimSuffix(url, "/metrics"))
@@ -313,4 +325,41 @@ func parseVmHWM(status string) int64 {
 		}
 	}
 	return 0
+}
+
+// processCPU is the user+system CPU seconds of the process whose pid is in
+// pidFile, from /proc/PID/stat; 0 when it cannot be read.
+func processCPU(pidFile string) float64 {
+	if pidFile == "" {
+		return 0
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return 0
+	}
+	stat, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/stat")
+	if err != nil {
+		return 0
+	}
+	return parseStatCPU(string(stat))
+}
+
+// parseStatCPU sums utime and stime (fields 14 and 15 of /proc/PID/stat,
+// counted after the parenthesised command name, which may hold spaces).
+// The kernel reports them in USER_HZ, which is 100 on Linux.
+func parseStatCPU(stat string) float64 {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, err1 := strconv.ParseFloat(f[11], 64)
+	k, err2 := strconv.ParseFloat(f[12], 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return (u + k) / 100
 }

@@ -38,6 +38,7 @@ type options struct {
 	timeout                      time.Duration
 	keep                         bool
 	profileSeconds               int
+	brokerPID                    string
 }
 
 func main() {
@@ -60,6 +61,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up on driftd after this long")
 	flag.BoolVar(&o.keep, "keep", false, "keep the topics and the database afterwards")
 	flag.IntVar(&o.profileSeconds, "profile-seconds", 0, "also take a CPU profile of driftd for this many seconds from its first message")
+	flag.StringVar(&o.brokerPID, "broker-pid-file", ".local/kafka/kafka.pid", "pid file of the Kafka broker, to count its CPU (optional)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -164,10 +166,12 @@ func run(ctx context.Context, o options) error {
 	_ = os.Remove(filepath.Join(o.dir, "files", "predictions.outcomes.jsonl"))
 
 	step("consume-only ceiling: kafka-go consumer group over both topics")
-	d, err := consumeOnly(ctx, []string{o.kafka}, "bench-ceiling-"+runID, topics[:2], res.Events)
+	d, cpu, brokerCPU, err := consumeOnly(ctx, []string{o.kafka}, "bench-ceiling-"+runID, topics[:2], res.Events, o.brokerPID)
 	if err != nil {
 		return err
 	}
+	res.CeilingCPUMicrosPerEvent = 1e6 * cpu / float64(res.Events)
+	res.CeilingBrokerCPUMicrosPerEvent = 1e6 * brokerCPU / float64(res.Events)
 	res.CeilingSeconds = seconds(d)
 	res.CeilingEventsPerS = float64(res.Events) / d.Seconds()
 	fmt.Printf("%s events in %.1f s: %s events/s\n", count(float64(res.Events)), d.Seconds(), count(res.CeilingEventsPerS))
@@ -182,6 +186,8 @@ func run(ctx context.Context, o options) error {
 	res.DriftdSeconds, res.DriftdStartupSeconds = seconds(er.elapsed), seconds(er.startup)
 	res.DriftdEventsPerS = float64(res.Events) / er.elapsed.Seconds()
 	res.RejectedEvents = er.rejected
+	res.DriftdCPUMicrosPerEvent = 1e6 * er.cpu / float64(res.Events)
+	res.DriftdBrokerCPUMicrosPerEvent = 1e6 * er.brokerCPU / float64(res.Events)
 	res.Windows = len(er.toClickHouse)
 	res.WindowToClickHouseP50Ms = percentilePtr(er.toClickHouse, 50)
 	res.WindowToClickHouseP99Ms = percentilePtr(er.toClickHouse, 99)

@@ -14,6 +14,7 @@ import (
 const (
 	metricConsumed = "driftd_events_consumed_total" // label topic; incremented as each message is handled
 	metricRejected = "driftd_events_rejected_total"
+	metricCPU      = "process_cpu_seconds_total" // prometheus' process collector
 )
 
 // scrape is one read of driftd's /metrics: consumed messages by topic.
@@ -21,6 +22,10 @@ type scrape struct {
 	at       time.Time
 	consumed map[string]float64
 	rejected float64
+	cpu      float64 // driftd's user+system CPU seconds so far
+	// brokerCPU is the Kafka broker's CPU seconds read just after the
+	// scrape; 0 when the bench has no broker pid.
+	brokerCPU float64
 }
 
 func (s scrape) total() float64 {
@@ -33,24 +38,29 @@ func (s scrape) total() float64 {
 
 // parseMetrics reads the Prometheus text format for the two counters the
 // bench follows; other families are skipped.
-func parseMetrics(r io.Reader) (map[string]float64, float64, error) {
-	consumed := map[string]float64{}
-	var rejected float64
+func parseMetrics(r io.Reader) (consumed map[string]float64, rejected, cpu float64, err error) {
+	consumed = map[string]float64{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, metricCPU+" "); ok {
+			if cpu, err = strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
+				return nil, 0, 0, fmt.Errorf("metrics line %q: %w", line, err)
+			}
+			continue
+		}
 		name, rest, ok := strings.Cut(line, "{")
 		if !ok || (name != metricConsumed && name != metricRejected) {
 			continue
 		}
 		labels, value, ok := strings.Cut(rest, "} ")
 		if !ok {
-			return nil, 0, fmt.Errorf("metrics line %q: no value", line)
+			return nil, 0, 0, fmt.Errorf("metrics line %q: no value", line)
 		}
 		v, err := strconv.ParseFloat(strings.Fields(value)[0], 64)
 		if err != nil {
-			return nil, 0, fmt.Errorf("metrics line %q: %w", line, err)
+			return nil, 0, 0, fmt.Errorf("metrics line %q: %w", line, err)
 		}
 		if name == metricRejected {
 			rejected += v
@@ -59,9 +69,9 @@ func parseMetrics(r io.Reader) (map[string]float64, float64, error) {
 		consumed[labelValue(labels, "topic")] += v
 	}
 	if err := sc.Err(); err != nil {
-		return nil, 0, fmt.Errorf("reading metrics: %w", err)
+		return nil, 0, 0, fmt.Errorf("reading metrics: %w", err)
 	}
-	return consumed, rejected, nil
+	return consumed, rejected, cpu, nil
 }
 
 // labelValue returns the value of label name in `a="x",b="y"`.
@@ -85,8 +95,8 @@ func scrapeMetrics(c *http.Client, url string) (scrape, error) {
 	if resp.StatusCode != http.StatusOK {
 		return scrape{}, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	consumed, rejected, err := parseMetrics(resp.Body)
-	return scrape{at: at, consumed: consumed, rejected: rejected}, err
+	consumed, rejected, cpu, err := parseMetrics(resp.Body)
+	return scrape{at: at, consumed: consumed, rejected: rejected, cpu: cpu}, err
 }
 
 // crossing returns when the counter of topic first reached n, interpolated

@@ -34,6 +34,14 @@ type Results struct {
 	FractionOfCeiling    float64 `json:"fraction_of_ceiling"`
 	RejectedEvents       float64 `json:"rejected_events"`
 
+	// CPU per event, in µs, over the span each rate is measured on: the
+	// box is shared with the broker, so the rates hide where the time
+	// goes. Broker figures are 0 when its pid file was not found.
+	CeilingCPUMicrosPerEvent       float64 `json:"ceiling_cpu_us_per_event"`
+	CeilingBrokerCPUMicrosPerEvent float64 `json:"ceiling_broker_cpu_us_per_event"`
+	DriftdCPUMicrosPerEvent        float64 `json:"driftd_cpu_us_per_event"`
+	DriftdBrokerCPUMicrosPerEvent  float64 `json:"driftd_broker_cpu_us_per_event"`
+
 	WindowToClickHouseP50Ms *float64 `json:"window_to_clickhouse_p50_ms"`
 	WindowToClickHouseP99Ms *float64 `json:"window_to_clickhouse_p99_ms"`
 	WindowToClickHouseMaxMs *float64 `json:"window_to_clickhouse_max_ms"`
@@ -141,6 +149,10 @@ func (r *Results) writeTable(w io.Writer) {
 		{"driftd end to end (Kafka → windows → ClickHouse)", rate(r.DriftdEventsPerS, "events/s"),
 			fmt.Sprintf("%.1f s from first message to the last consumed; startup %.1f s not counted", r.DriftdSeconds, r.DriftdStartupSeconds)},
 		{"driftd as a fraction of the ceiling", fmt.Sprintf("%.0f %%", 100*r.FractionOfCeiling), ""},
+		{"CPU per event: consume-only loop / driftd", fmt.Sprintf("%.2f / %.2f µs", r.CeilingCPUMicrosPerEvent, r.DriftdCPUMicrosPerEvent),
+			"user + system, over the span each rate is measured on"},
+		{"Kafka broker CPU per event, during each", brokerCPU(r.CeilingBrokerCPUMicrosPerEvent, r.DriftdBrokerCPUMicrosPerEvent),
+			"the broker shares the machine's cores with the consumer"},
 		{"window close → rows in ClickHouse, p50 / p99", ms2(r.WindowToClickHouseP50Ms, r.WindowToClickHouseP99Ms),
 			fmt.Sprintf("%d windows; close = driftd consuming the prediction that closes it", r.Windows)},
 		{"window close → webhook received, p50 / p99", ms2(r.WindowToWebhookP50Ms, r.WindowToWebhookP99Ms), r.webhookNote()},
@@ -220,3 +232,10 @@ func mib(b int64) string {
 }
 
 func seconds(d time.Duration) float64 { return math.Round(d.Seconds()*1000) / 1000 }
+
+func brokerCPU(ceiling, driftd float64) string {
+	if ceiling == 0 && driftd == 0 {
+		return "n/a (no broker pid file)"
+	}
+	return fmt.Sprintf("%.2f / %.2f µs", ceiling, driftd)
+}

@@ -1,0 +1,233 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+)
+
+// partitionReader reads one partition from its leader with kafka-go's
+// Conn and Batch, on the caller's goroutine.
+//
+// kafka.Reader would do the same work on a goroutine of its own and hand
+// every message over a channel, with a lock, a deadline update and stats
+// per message: measured on this project's benchmark events (500 bytes),
+// 2.3 µs of CPU per message against 1.1 µs read straight from the batch.
+// That difference is about a third of driftd's CPU budget per event when
+// the broker shares the machine, so the partition worker's fetch loop
+// reads batches itself. Nothing is committed here: offsets are committed
+// by the worker, through the group generation, once the results are
+// durable.
+type partitionReader struct {
+	dialer    *kafka.Dialer
+	brokers   []string
+	topic     string
+	partition int
+	log       zerolog.Logger
+
+	minBytes, maxBytes int
+	maxWait            time.Duration
+	// readTimeout bounds each network wait inside a fetch response; the
+	// deadline is renewed after every hand-off (see renew).
+	readTimeout time.Duration
+	backoffMin  time.Duration
+	backoffMax  time.Duration
+
+	next  int64 // offset of the next message to return; kafka.FirstOffset until resolved
+	conn  *kafka.Conn
+	stop  func() bool // unregisters the context watch on conn
+	batch *kafka.Batch
+	fails int // consecutive failed fetches, for the backoff
+}
+
+func newPartitionReader(kc *kafkaConn, topic string, partition int, offset int64, log zerolog.Logger) *partitionReader {
+	return &partitionReader{dialer: kc.dialer, brokers: kc.brokers, topic: topic, partition: partition,
+		log: log.With().Str("topic", topic).Logger(), next: offset,
+		minBytes: 1, maxBytes: 16 << 20, maxWait: 250 * time.Millisecond, readTimeout: 30 * time.Second,
+		backoffMin: 50 * time.Millisecond, backoffMax: time.Second}
+}
+
+// fetch starts the next fetch response, waiting up to maxWait for data.
+// Failures (a lost connection, a leader change, an offset out of range)
+// are logged and retried with backoff; fetch returns an error only when
+// ctx ends. The response may hold no message.
+func (r *partitionReader) fetch(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if r.fails > 0 {
+			sleepCtx(ctx, jitter(min(r.backoffMin<<min(r.fails-1, 10), r.backoffMax)))
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if r.conn == nil {
+			if err := r.connect(ctx); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				r.failed(err, "connecting to the partition leader")
+				continue
+			}
+		}
+		// The reader's offset, not the connection's, is the truth: the
+		// next message is always r.next, so nothing is read twice.
+		r.seek()
+		_ = r.conn.SetReadDeadline(time.Now().Add(r.maxWait + r.readTimeout))
+		b := r.conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: r.minBytes, MaxBytes: r.maxBytes, MaxWait: r.maxWait})
+		if err := b.Err(); err != nil && !errors.Is(err, io.EOF) {
+			_ = b.Close()
+			if r.recover(ctx, err) {
+				continue
+			}
+			return ctx.Err()
+		}
+		r.batch = b
+		return nil
+	}
+}
+
+// read returns the next message of the current fetch response; false
+// when the response is done (the next fetch continues after it).
+func (r *partitionReader) read(ctx context.Context) (kafka.Message, bool) {
+	if r.batch == nil {
+		return kafka.Message{}, false
+	}
+	m, err := r.batch.ReadMessage()
+	if err == nil {
+		r.next = m.Offset + 1
+		return m, true
+	}
+	// Close returns the batch's error, except io.EOF: the response ended.
+	b := r.batch
+	r.batch = nil
+	if cerr := b.Close(); cerr != nil {
+		r.recover(ctx, cerr)
+		return kafka.Message{}, false
+	}
+	// Control records (transaction markers) have offsets but no message,
+	// so the batch's own offset is where the next fetch goes.
+	if off := b.Offset(); off > r.next {
+		r.next = off
+	}
+	r.fails = 0
+	return kafka.Message{}, false
+}
+
+// renew extends the read deadline: the caller was away (handing off
+// decoded messages) and the connection must not time out meanwhile.
+func (r *partitionReader) renew() {
+	if r.conn != nil {
+		_ = r.conn.SetReadDeadline(time.Now().Add(r.readTimeout))
+	}
+}
+
+// recover decides what a failed fetch or read means; false when ctx
+// ended.
+func (r *partitionReader) recover(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		r.disconnect()
+		return false
+	}
+	switch {
+	case errors.Is(err, kafka.OffsetOutOfRange):
+		first, last, oerr := r.conn.ReadOffsets()
+		if oerr != nil {
+			r.failed(oerr, "reading the partition's offsets after an out-of-range fetch")
+			return true
+		}
+		switch {
+		case r.next < first:
+			// Retention deleted what was not yet read; there is nothing
+			// left to read of it. The same choice as auto.offset.reset
+			// = earliest, said loudly.
+			r.log.Error().Int64("offset", r.next).Int64("first", first).Int64("skipped", first-r.next).
+				Msg("offset deleted by retention before it was read; resuming at the first offset left")
+			r.next, r.fails = first, 0
+			r.seek()
+		case r.next < last:
+			r.fails = 0 // produced meanwhile: fetch again
+		default:
+			// Past the end: a topic recreated with the same name, or a
+			// broker behind. Wait for data rather than skip.
+			r.failed(err, fmt.Sprintf("offset %d is past the partition's end %d", r.next, last))
+		}
+	case errors.Is(err, kafka.RequestTimedOut):
+		r.fails = 0
+	default:
+		// Leader moved, connection lost, deadline passed: start over on a
+		// new connection from the next offset.
+		r.failed(err, "fetching")
+		r.disconnect()
+	}
+	return true
+}
+
+func (r *partitionReader) failed(err error, what string) {
+	r.fails++
+	ev := r.log.Warn()
+	if r.fails > 5 {
+		ev = r.log.Error()
+	}
+	ev.Err(err).Int64("offset", r.next).Int("attempt", r.fails).Msg(what + "; retrying")
+}
+
+// connect dials the partition's leader through the first broker that
+// answers, and positions the connection at r.next.
+func (r *partitionReader) connect(ctx context.Context) error {
+	var errs []error
+	for _, b := range r.brokers {
+		conn, err := r.dialer.DialLeader(ctx, "tcp", b, r.topic, r.partition)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("via %s: %w", b, err))
+			continue
+		}
+		r.conn = conn
+		// Closing the connection is what unblocks a read when ctx ends.
+		r.stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
+		if r.next < 0 {
+			first, last, err := conn.ReadOffsets()
+			if err != nil {
+				r.disconnect()
+				return fmt.Errorf("reading the first offset of %s/%d: %w", r.topic, r.partition, err)
+			}
+			if r.next == kafka.LastOffset {
+				r.next = last
+			} else {
+				r.next = first
+			}
+		}
+		r.seek()
+		return nil
+	}
+	return errors.Join(errs...)
+}
+
+func (r *partitionReader) seek() {
+	if r.conn != nil {
+		// Unchecked: an offset out of range comes back from the fetch,
+		// where recover handles it.
+		_, _ = r.conn.Seek(r.next, kafka.SeekAbsolute|kafka.SeekDontCheck)
+	}
+}
+
+func (r *partitionReader) disconnect() {
+	if r.batch != nil {
+		_ = r.batch.Close()
+		r.batch = nil
+	}
+	if r.conn != nil {
+		r.stop()
+		_ = r.conn.Close()
+		r.conn = nil
+	}
+}
+
+// close releases the connection.
+func (r *partitionReader) close() { r.disconnect() }

@@ -1,0 +1,164 @@
+package processor
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/driftd/driftd/internal/testservices"
+)
+
+// produceNumbered writes values "0".."n-1" (offset i holds strconv.Itoa(i)
+// on a fresh topic) to partition 0, in a few produce calls so the log holds
+// several record batches.
+func produceNumbered(t *testing.T, brokers []string, topic string, from, n int) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: partitionZero{},
+		BatchSize: 500, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	msgs := make([]kafka.Message, 0, n)
+	for i := from; i < from+n; i++ {
+		msgs = append(msgs, kafka.Message{Key: []byte("k"), Value: []byte(strconv.Itoa(i))})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("producing %d messages: %v", n, err)
+	}
+}
+
+// readN reads n messages with r and checks they are exactly the offsets
+// from..from+n-1 in order, each holding its own number. between runs
+// after every read message (tests break the connection there).
+func readN(t *testing.T, ctx context.Context, r *partitionReader, from, n int, between func(i int)) {
+	t.Helper()
+	want := from
+	for want < from+n {
+		if err := r.fetch(ctx); err != nil {
+			t.Fatalf("fetch at offset %d: %v", want, err)
+		}
+		for {
+			m, ok := r.read(ctx)
+			if !ok {
+				break
+			}
+			if m.Offset != int64(want) || string(m.Value) != strconv.Itoa(want) {
+				t.Fatalf("read offset %d value %q, want offset %d (lost or repeated messages)", m.Offset, m.Value, want)
+			}
+			if m.Topic != r.topic || m.Partition != 0 || m.HighWaterMark <= m.Offset {
+				t.Fatalf("message metadata: topic %q partition %d high-water mark %d at offset %d", m.Topic, m.Partition, m.HighWaterMark, m.Offset)
+			}
+			want++
+			if between != nil {
+				between(want)
+			}
+			if want == from+n {
+				return
+			}
+		}
+	}
+}
+
+func testReader(t *testing.T, topic string, offset int64) (*partitionReader, []string) {
+	brokers := testservices.Kafka(t)
+	kc, err := newKafkaConn(&KafkaConfig{Brokers: brokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.transport.CloseIdleConnections)
+	r := newPartitionReader(kc, topic, 0, offset, zerolog.Nop())
+	r.maxBytes = 64 << 10 // several fetch responses even for a small topic
+	t.Cleanup(r.close)
+	return r, brokers
+}
+
+// TestPartitionReaderIntegration: the reader returns every message exactly
+// once and in order, from the first offset or from one in the middle, and
+// resumes without loss or repeat after its connection breaks mid-response.
+func TestPartitionReaderIntegration(t *testing.T) {
+	brokers := testservices.Kafka(t)
+	topic := testservices.UniqueName(t, "fetch")
+	testservices.CreateTopics(t, brokers, 1, topic)
+	const n = 20000
+	produceNumbered(t, brokers, topic, 0, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	t.Run("from the first offset", func(t *testing.T) {
+		r, _ := testReader(t, topic, kafka.FirstOffset)
+		readN(t, ctx, r, 0, n, nil)
+	})
+	t.Run("from an offset", func(t *testing.T) {
+		r, _ := testReader(t, topic, 12345)
+		readN(t, ctx, r, 12345, n-12345, nil)
+	})
+	t.Run("broken connections", func(t *testing.T) {
+		r, _ := testReader(t, topic, kafka.FirstOffset)
+		r.backoffMin = time.Millisecond
+		breaks := 0
+		readN(t, ctx, r, 0, n, func(i int) {
+			if i%3001 == 0 && r.conn != nil {
+				_ = r.conn.Close() // as if the broker or the network dropped it
+				breaks++
+			}
+		})
+		if breaks < 5 {
+			t.Fatalf("only %d connection breaks happened; the test did not test", breaks)
+		}
+	})
+	t.Run("past the end waits for data", func(t *testing.T) {
+		r, _ := testReader(t, topic, n+5)
+		r.backoffMin, r.backoffMax = time.Millisecond, 20*time.Millisecond
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			time.Sleep(300 * time.Millisecond)
+			produceNumbered(t, brokers, topic, n, 10)
+		}()
+		readN(t, ctx, r, n+5, 5, nil)
+		<-done
+	})
+}
+
+// TestPartitionReaderStopsOnCancelIntegration: a fetch blocked on an empty
+// partition returns promptly when its context ends.
+func TestPartitionReaderStopsOnCancelIntegration(t *testing.T) {
+	brokers := testservices.Kafka(t)
+	topic := testservices.UniqueName(t, "fetchidle")
+	testservices.CreateTopics(t, brokers, 1, topic)
+	r, _ := testReader(t, topic, kafka.FirstOffset)
+	r.maxWait = 10 * time.Second // the broker would hold the fetch this long
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		for {
+			if err := r.fetch(ctx); err != nil {
+				errc <- err
+				return
+			}
+			for {
+				if _, ok := r.read(ctx); !ok {
+					break
+				}
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("fetch returned nil after cancel")
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("fetch took %s to notice the cancel", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("fetch still blocked 5 s after cancel")
+	}
+}
