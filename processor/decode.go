@@ -57,8 +57,9 @@ type Decoder struct {
 	// intern maps bytes to one shared string; gen marks the last event
 	// that used the string as a feature name, so one lookup both interns
 	// and detects a duplicate feature.
-	intern map[string]*interned
-	gen    uint32
+	intern      map[string]*interned
+	maxInterned int // maxInterned, lowered by tests
+	gen         uint32
 	// Events of one model carry the same keys in the same order: byPos[i]
 	// is the name seen last at feature position i, compared before the
 	// map is asked. model and version remember the last ones seen.
@@ -76,7 +77,7 @@ type Decoder struct {
 // NewDecoder returns a decoder enforcing limits; models, if not empty, is
 // the allow-list of model names.
 func NewDecoder(limits LimitsConfig, models []string) *Decoder {
-	d := &Decoder{limits: limits, intern: make(map[string]*interned)}
+	d := &Decoder{limits: limits, intern: make(map[string]*interned), maxInterned: maxInterned}
 	if len(models) > 0 {
 		d.models = make(map[string]struct{}, len(models))
 		for _, m := range models {
@@ -510,9 +511,24 @@ func (d *Decoder) featureName() (*interned, error) {
 	e := d.byPos[p]
 	if e == nil || e.s != string(key) {
 		e = d.internEntry(key)
+		if e.transient {
+			return e, d.duplicateOf(e.s)
+		}
 		d.byPos[p] = e
 	}
 	return e, nil
+}
+
+// duplicateOf finds a duplicate of a feature whose entry is transient by
+// looking through the event's features; only input that filled the
+// intern map comes here.
+func (d *Decoder) duplicateOf(name string) error {
+	for _, f := range d.ev.Features {
+		if f.Name == name {
+			return &DecodeError{ReasonDuplicateKey, "duplicate feature " + quote([]byte(name))}
+		}
+	}
+	return nil
 }
 
 // featureValue reads the value of feature e: numbers and short strings

@@ -15,6 +15,9 @@ type interned struct {
 	s     string
 	gen   uint32
 	plain bool // s is all strPlain bytes: its JSON form is '"', s, '"'
+	// transient: the map was full, so this entry is not shared and gen
+	// cannot tell a duplicate feature.
+	transient bool
 	// vals caches this feature's recent short string values, so a
 	// categorical value is found without hashing it.
 	vals *valueCache
@@ -38,8 +41,10 @@ func (d *Decoder) internEntry(b []byte) *interned {
 	for _, c := range b {
 		e.plain = e.plain && strPlain[c]
 	}
-	if len(d.intern) < maxInterned {
+	if len(d.intern) < d.maxInterned {
 		d.intern[e.s] = e
+	} else {
+		e.transient = true
 	}
 	return e
 }
@@ -57,7 +62,7 @@ func (d *Decoder) internValue(name *interned, b []byte) string {
 				return c.strs[j]
 			}
 		}
-	} else if d.valueCaches < maxValueCaches {
+	} else if d.valueCaches < maxValueCaches && !name.transient {
 		d.valueCaches++
 		c = new(valueCache)
 		name.vals = c

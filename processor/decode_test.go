@@ -3,6 +3,7 @@ package processor
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -168,6 +169,33 @@ func TestDecodeWarmCaches(t *testing.T) {
 			if got.Features[i] != c.want[i] {
 				t.Errorf("%s: feature %d = %+v, want %+v", c.features, i, got.Features[i], c.want[i])
 			}
+		}
+	}
+}
+
+// TestDecodeInternFull checks the decoder once its intern map is full:
+// new names and values are still read, and duplicates still found.
+func TestDecodeInternFull(t *testing.T) {
+	d := NewDecoder(testLimits(), nil)
+	d.maxInterned = 8
+	for i := range 4 {
+		msg := fmt.Sprintf(`{"event_id":"e","model":"m","model_version":"v","ts":1,"prediction":1,"features":{"a%d":"x%d","b%d":"y%d","c":1}}`, i, i, i, i)
+		ev, err := d.Decode(Prediction, []byte(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ev.Features) != 3 || ev.Features[0].Name != fmt.Sprint("a", i) || ev.Features[1].Value.Str != fmt.Sprint("y", i) {
+			t.Fatalf("event %d: %+v", i, ev.Features)
+		}
+	}
+	if len(d.intern) != 8 {
+		t.Fatalf("intern map holds %d, limit 8", len(d.intern))
+	}
+	for _, features := range []string{`"new":1,"new":2`, `"c":1,"new":2,"new":3`, `"new":1,"c":2,"new":3`} {
+		_, err := d.Decode(Prediction, []byte(`{"event_id":"e","model":"m","model_version":"v","ts":1,"prediction":1,"features":{`+features+`}}`))
+		var de *DecodeError
+		if !errors.As(err, &de) || de.Reason != ReasonDuplicateKey {
+			t.Errorf("%s: got %v, want a duplicate", features, err)
 		}
 	}
 }
