@@ -230,7 +230,7 @@ func (d *Decoder) hex4() (rune, bool) {
 // the caller parses raw.
 func (d *Decoder) number() (raw []byte, f float64, exact bool, err error) {
 	b, start := d.b, d.i
-	if b[start] == '-' && start+1 == len(b) {
+	if start >= len(b) || b[start] == '-' && start+1 == len(b) {
 		d.i = len(b)
 		return nil, 0, false, malformed("bad number")
 	}
