@@ -4,8 +4,6 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -53,14 +51,23 @@ const (
 type Decoder struct {
 	limits  LimitsConfig
 	models  map[string]struct{} // allow-list; nil = all
-	ev      Event
-	scratch []byte // unescaped strings
-	idbuf   []byte
+	ev      *Event              // the event being decoded
+	own     Event               // the event Decode returns
+	scratch []byte              // unescaped strings
 	// intern maps bytes to one shared string; gen marks the last event
 	// that used the string as a feature name, so one lookup both interns
 	// and detects a duplicate feature.
-	intern map[string]*interned
-	gen    uint32
+	intern      map[string]*interned
+	maxInterned int // maxInterned, lowered by tests
+	gen         uint32
+	// Events of one model carry the same keys in the same order: byPos[i]
+	// is the name seen last at feature position i, compared before the
+	// map is asked. model and version remember the last ones seen.
+	byPos          []*interned
+	model, version string
+	valueCaches    int // value caches made, bounded by maxValueCaches
+	// scalars caches the short string values of labels and predictions.
+	scalars interned
 
 	b     []byte
 	i     int
@@ -70,7 +77,7 @@ type Decoder struct {
 // NewDecoder returns a decoder enforcing limits; models, if not empty, is
 // the allow-list of model names.
 func NewDecoder(limits LimitsConfig, models []string) *Decoder {
-	d := &Decoder{limits: limits, intern: make(map[string]*interned)}
+	d := &Decoder{limits: limits, intern: make(map[string]*interned), maxInterned: maxInterned}
 	if len(models) > 0 {
 		d.models = make(map[string]struct{}, len(models))
 		for _, m := range models {
@@ -83,10 +90,22 @@ func NewDecoder(limits LimitsConfig, models []string) *Decoder {
 // Decode parses msg as an event of kind. The returned event is valid until
 // the next call. A rejected message returns a *DecodeError.
 func (d *Decoder) Decode(kind EventKind, msg []byte) (*Event, error) {
-	if len(msg) > d.limits.MaxMessageBytes {
-		return nil, &DecodeError{ReasonOversize, strconv.Itoa(len(msg)) + " bytes > limits.max_message_bytes " + strconv.Itoa(d.limits.MaxMessageBytes)}
+	if err := d.DecodeTo(kind, msg, &d.own); err != nil {
+		return nil, err
 	}
-	d.ev.reset(kind)
+	return &d.own, nil
+}
+
+// DecodeTo is Decode into ev, reusing ev's Features and EventID buffers, so
+// a caller keeping events does not copy them out of the decoder. ev shares
+// no buffer with the decoder or msg. After an error ev holds a partial
+// event.
+func (d *Decoder) DecodeTo(kind EventKind, msg []byte, ev *Event) error {
+	if len(msg) > d.limits.MaxMessageBytes {
+		return &DecodeError{ReasonOversize, strconv.Itoa(len(msg)) + " bytes > limits.max_message_bytes " + strconv.Itoa(d.limits.MaxMessageBytes)}
+	}
+	ev.reset(kind)
+	d.ev = ev
 	d.b, d.i, d.depth = msg, 0, 0
 	d.scratch = d.scratch[:0]
 	d.gen++
@@ -97,11 +116,8 @@ func (d *Decoder) Decode(kind EventKind, msg []byte) (*Event, error) {
 		d.gen = 1
 	}
 	err := d.object()
-	d.b = nil
-	if err != nil {
-		return nil, err
-	}
-	return &d.ev, nil
+	d.b, d.ev = nil, nil
+	return err
 }
 
 const (
@@ -202,24 +218,35 @@ func (d *Decoder) check(got uint32) error {
 }
 
 func (d *Decoder) field(key []byte) (uint32, error) {
-	e := &d.ev
+	e := d.ev
 	switch string(key) {
 	case "event_id":
 		b, err := d.nonEmptyString("event_id", maxEventIDLen)
 		if err != nil {
 			return 0, err
 		}
-		d.idbuf = append(d.idbuf[:0], b...)
-		e.EventID = d.idbuf
+		e.EventID = append(e.EventID[:0], b...)
 		return fEventID, nil
 	case "model":
 		b, err := d.nonEmptyString("model", d.limits.MaxStringLen)
-		e.Model = d.internBytes(b)
-		return fModel, err
+		if err != nil {
+			return 0, err
+		}
+		if string(b) != d.model {
+			d.model = d.internBytes(b)
+		}
+		e.Model = d.model
+		return fModel, nil
 	case "model_version":
 		b, err := d.nonEmptyString("model_version", d.limits.MaxStringLen)
-		e.Version = d.internBytes(b)
-		return fVersion, err
+		if err != nil {
+			return 0, err
+		}
+		if string(b) != d.version {
+			d.version = d.internBytes(b)
+		}
+		e.Version = d.version
+		return fVersion, nil
 	case "ts":
 		ts, err := d.timestamp("ts")
 		e.TS = ts
@@ -306,13 +333,16 @@ func (d *Decoder) timestamp(field string) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(b), len(b)))
-		if err != nil {
-			return 0, &DecodeError{ReasonBadTimestamp, field + " " + quote(b) + " is not RFC 3339"}
+		var ok bool
+		if ms, ok = rfc3339UTCMilli(b); !ok {
+			t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(b), len(b)))
+			if err != nil {
+				return 0, &DecodeError{ReasonBadTimestamp, field + " " + quote(b) + " is not RFC 3339"}
+			}
+			ms = t.UnixMilli()
 		}
-		ms = t.UnixMilli()
 	} else {
-		raw, err := d.number()
+		raw, _, _, err := d.number()
 		if err != nil {
 			return 0, &DecodeError{ReasonBadTimestamp, field + " must be an RFC 3339 string or epoch milliseconds"}
 		}
@@ -343,41 +373,202 @@ func (d *Decoder) features() error {
 		return nil
 	}
 	for {
-		key, err := d.str()
+		if e, v, j, ok := d.simpleFeature(); ok {
+			if e.gen == d.gen {
+				return &DecodeError{ReasonDuplicateKey, "duplicate feature " + quote([]byte(e.s))}
+			}
+			e.gen = d.gen
+			d.addFeature(e.s, v)
+			d.i = j + 1
+			if d.b[j] == ',' {
+				continue
+			}
+			return nil
+		}
+		e, err := d.featureName()
 		if err != nil {
 			return err
 		}
-		if len(d.ev.Features) >= d.limits.MaxFeatures {
-			return &DecodeError{ReasonTooManyFeatures, "more than limits.max_features " + strconv.Itoa(d.limits.MaxFeatures)}
-		}
-		if len(key) == 0 {
-			return &DecodeError{ReasonBadFeatureValue, "empty feature name"}
-		}
-		if len(key) > d.limits.MaxStringLen {
-			return &DecodeError{ReasonStringTooLong, "feature name is " + strconv.Itoa(len(key)) + " bytes"}
-		}
-		e := d.internEntry(key)
 		if e.gen == d.gen {
-			return &DecodeError{ReasonDuplicateKey, "duplicate feature " + quote(key)}
+			return &DecodeError{ReasonDuplicateKey, "duplicate feature " + quote([]byte(e.s))}
 		}
 		e.gen = d.gen
-		name := e.s
-		if err := d.colon(); err != nil {
+		if d.i < len(d.b) && d.b[d.i] == ':' {
+			d.i++
+		} else if err := d.colon(); err != nil {
 			return err
 		}
-		v, err := d.scalarIn("features.", name)
+		v, err := d.featureValue(e)
 		if err != nil {
 			if de, ok := err.(*DecodeError); ok && de.Reason == ReasonBadFieldType {
 				de.Reason = ReasonBadFeatureValue
 			}
 			return err
 		}
-		d.ev.Features = append(d.ev.Features, Feature{Name: name, Value: v})
+		d.addFeature(e.s, v)
+		if d.i < len(d.b) && d.b[d.i] == ',' {
+			d.i++ // featureName skips the whitespace after it
+			continue
+		}
 		done, err := d.next('}')
 		if err != nil || done {
 			return err
 		}
 	}
+}
+
+// addFeature appends a feature storing its fields one by one: appending a
+// Feature literal builds it on the stack with 8-byte stores and copies it
+// with 16-byte loads, which the CPU cannot forward from those stores, and
+// that stall cost more than any other line of the decoder.
+func (d *Decoder) addFeature(name string, v Value) {
+	fs := d.ev.Features
+	if len(fs) < cap(fs) {
+		fs = fs[:len(fs)+1]
+	} else {
+		fs = append(fs, Feature{})
+	}
+	f := &fs[len(fs)-1]
+	f.Name = name
+	f.Value.Kind, f.Value.Num, f.Value.Str = v.Kind, v.Num, v.Str
+	d.ev.Features = fs
+}
+
+// simpleFeature reads, without moving d.i, the commonest feature: the name
+// seen at this position before (and plain), ':', an exact decimal (see
+// number) or a string of plain bytes, then ',' or '}' at j, all with no
+// whitespace. Anything else, ok false, goes the general way, which then
+// reads the same bytes again and finds what is wrong with them, or their
+// value by the slower paths.
+func (d *Decoder) simpleFeature() (e *interned, v Value, j int, ok bool) {
+	b, i, p := d.b, d.i, len(d.ev.Features)
+	if p >= len(d.byPos) || p >= d.limits.MaxFeatures {
+		return nil, v, 0, false
+	}
+	e = d.byPos[p]
+	if e == nil || !e.plain {
+		return nil, v, 0, false
+	}
+	i += len(e.s) + 2 // '"', name, '"', then ':' at i
+	if i+1 >= len(b) || b[d.i] != '"' || b[i-1] != '"' || b[i] != ':' || string(b[d.i+1:i-1]) != e.s {
+		return nil, v, 0, false
+	}
+	i++
+	if b[i] == '"' {
+		i++
+		s := i
+		for i < len(b) && strPlain[b[i]] {
+			i++
+		}
+		if i+1 >= len(b) || b[i] != '"' || (b[i+1] != ',' && b[i+1] != '}') || i-s > d.limits.MaxStringLen {
+			return nil, v, 0, false
+		}
+		return e, Value{Kind: String, Str: d.internValue(e, b[s:i])}, i + 1, true
+	}
+	x, i, ok := scanDecimal(b, i)
+	if !ok || i >= len(b) || (b[i] != ',' && b[i] != '}') {
+		return nil, v, 0, false
+	}
+	f, ok := x.exact()
+	return e, Value{Kind: Number, Num: f}, i, ok
+}
+
+// featureName reads and interns the name of the next feature. Events of
+// one model carry the same names in the same order, so it first tries the
+// name seen at this position before: when that name is plain ASCII (see
+// strPlain), the message holding exactly '"', name, '"' is that string.
+func (d *Decoder) featureName() (*interned, error) {
+	p := len(d.ev.Features)
+	d.ws()
+	if p < len(d.byPos) {
+		if e := d.byPos[p]; e != nil && e.plain {
+			if end := d.i + 1 + len(e.s); end < len(d.b) && d.b[d.i] == '"' && d.b[end] == '"' && string(d.b[d.i+1:end]) == e.s {
+				if p >= d.limits.MaxFeatures {
+					return nil, &DecodeError{ReasonTooManyFeatures, "more than limits.max_features " + strconv.Itoa(d.limits.MaxFeatures)}
+				}
+				d.i = end + 1
+				return e, nil
+			}
+		}
+	}
+	key, err := d.str()
+	if err != nil {
+		return nil, err
+	}
+	if p >= d.limits.MaxFeatures {
+		return nil, &DecodeError{ReasonTooManyFeatures, "more than limits.max_features " + strconv.Itoa(d.limits.MaxFeatures)}
+	}
+	if len(key) == 0 {
+		return nil, &DecodeError{ReasonBadFeatureValue, "empty feature name"}
+	}
+	if len(key) > d.limits.MaxStringLen {
+		return nil, &DecodeError{ReasonStringTooLong, "feature name is " + strconv.Itoa(len(key)) + " bytes"}
+	}
+	if p >= len(d.byPos) {
+		// p < limits.max_features, so byPos stays bounded.
+		d.byPos = append(d.byPos, make([]*interned, p+1-len(d.byPos))...)
+	}
+	e := d.byPos[p]
+	if e == nil || e.s != string(key) {
+		e = d.internEntry(key)
+		if e.transient {
+			return e, d.duplicateOf(e.s)
+		}
+		d.byPos[p] = e
+	}
+	return e, nil
+}
+
+// duplicateOf finds a duplicate of a feature whose entry is transient by
+// looking through the event's features; only input that filled the
+// intern map comes here.
+func (d *Decoder) duplicateOf(name string) error {
+	for _, f := range d.ev.Features {
+		if f.Name == name {
+			return &DecodeError{ReasonDuplicateKey, "duplicate feature " + quote([]byte(name))}
+		}
+	}
+	return nil
+}
+
+// featureValue reads the value of feature e: numbers and short strings
+// take the fast paths, the rest goes through scalarIn.
+func (d *Decoder) featureValue(e *interned) (Value, error) {
+	d.ws()
+	if d.i < len(d.b) {
+		switch c := d.b[d.i]; {
+		case c == '"':
+			b, err := d.str()
+			if err != nil {
+				return Value{}, err
+			}
+			if len(b) > d.limits.MaxStringLen {
+				return Value{}, &DecodeError{ReasonStringTooLong, "features." + e.s + " is " + strconv.Itoa(len(b)) + " bytes, limit " + strconv.Itoa(d.limits.MaxStringLen)}
+			}
+			return Value{Kind: String, Str: d.internValue(e, b)}, nil
+		case c == '-' || c-'0' < 10:
+			f, err := d.float("features.", e.s)
+			return Value{Kind: Number, Num: f}, err
+		}
+	}
+	return d.scalarIn("features.", e.s)
+}
+
+// float reads a number at d.i as float64; prefix+name is the field for
+// errors.
+func (d *Decoder) float(prefix, name string) (float64, error) {
+	raw, f, exact, err := d.number()
+	if err != nil || exact {
+		return f, err
+	}
+	f, err = strconv.ParseFloat(unsafe.String(unsafe.SliceData(raw), len(raw)), 64)
+	if err != nil && !math.IsInf(f, 0) {
+		return 0, malformed("bad number " + quote(raw))
+	}
+	if math.IsInf(f, 0) {
+		return 0, &DecodeError{ReasonBadFieldType, prefix + name + " " + quote(raw) + " overflows float64"}
+	}
+	return f, nil
 }
 
 func (d *Decoder) prediction() error {
@@ -467,20 +658,10 @@ func (d *Decoder) scalarIn(prefix, name string) (Value, error) {
 		if len(b) > d.limits.MaxStringLen {
 			return Value{}, &DecodeError{ReasonStringTooLong, prefix + name + " is " + strconv.Itoa(len(b)) + " bytes, limit " + strconv.Itoa(d.limits.MaxStringLen)}
 		}
-		return Value{Kind: String, Str: d.internBytes(b)}, nil
+		return Value{Kind: String, Str: d.internValue(&d.scalars, b)}, nil
 	case c == '-' || (c >= '0' && c <= '9'):
-		raw, err := d.number()
-		if err != nil {
-			return Value{}, err
-		}
-		f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(raw), len(raw)), 64)
-		if err != nil && !math.IsInf(f, 0) {
-			return Value{}, malformed("bad number " + quote(raw))
-		}
-		if math.IsInf(f, 0) {
-			return Value{}, &DecodeError{ReasonBadFieldType, prefix + name + " " + quote(raw) + " overflows float64"}
-		}
-		return Value{Kind: Number, Num: f}, nil
+		f, err := d.float(prefix, name)
+		return Value{Kind: Number, Num: f}, err
 	case d.lit("null"):
 		d.i += 4
 		return Value{}, nil
@@ -497,297 +678,4 @@ func (d *Decoder) scalarIn(prefix, name string) (Value, error) {
 		return Value{}, &DecodeError{ReasonBadFieldType, prefix + name + " must be a number, string, boolean or null"}
 	}
 	return Value{}, malformed("unexpected " + quote(d.b[d.i:d.i+1]) + " in " + prefix + name)
-}
-
-type interned struct {
-	s   string
-	gen uint32
-}
-
-func (d *Decoder) internBytes(b []byte) string { return d.internEntry(b).s }
-
-func (d *Decoder) internEntry(b []byte) *interned {
-	if e, ok := d.intern[string(b)]; ok {
-		return e
-	}
-	e := &interned{s: string(b)}
-	if len(d.intern) < maxInterned {
-		d.intern[e.s] = e
-	}
-	return e
-}
-
-// --- lexical layer ---
-
-func malformed(detail string) error { return &DecodeError{ReasonMalformedJSON, detail} }
-
-func quote(b []byte) string {
-	if len(b) > 40 {
-		return strconv.QuoteToASCII(string(b[:40])) + "…"
-	}
-	return strconv.QuoteToASCII(string(b))
-}
-
-func (d *Decoder) ws() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
-
-func (d *Decoder) lit(s string) bool {
-	return len(d.b)-d.i >= len(s) && string(d.b[d.i:d.i+len(s)]) == s
-}
-
-func (d *Decoder) colon() error {
-	d.ws()
-	if d.i >= len(d.b) || d.b[d.i] != ':' {
-		return malformed("expected ':' at byte " + strconv.Itoa(d.i))
-	}
-	d.i++
-	return nil
-}
-
-// next consumes ',' (more members follow) or the closing byte (done).
-func (d *Decoder) next(closing byte) (done bool, err error) {
-	d.ws()
-	if d.i >= len(d.b) {
-		return false, malformed("unexpected end of input")
-	}
-	switch d.b[d.i] {
-	case ',':
-		d.i++
-		d.ws()
-		return false, nil
-	case closing:
-		d.i++
-		return true, nil
-	}
-	return false, malformed("expected ',' or '" + string(closing) + "' at byte " + strconv.Itoa(d.i))
-}
-
-// str reads a JSON string and returns its content, unescaped. The bytes
-// alias the message or the scratch buffer; valid until the next Decode.
-func (d *Decoder) str() ([]byte, error) {
-	d.ws()
-	if d.i >= len(d.b) || d.b[d.i] != '"' {
-		return nil, malformed("expected a string at byte " + strconv.Itoa(d.i))
-	}
-	d.i++
-	start := d.i
-	ascii := true
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
-			if !ascii && !utf8.Valid(s) {
-				return nil, &DecodeError{ReasonInvalidUTF8, "string at byte " + strconv.Itoa(start) + " is not valid UTF-8"}
-			}
-			return s, nil
-		case c == '\\':
-			return d.strEscaped(start)
-		case c < 0x20:
-			return nil, malformed("control character in string at byte " + strconv.Itoa(d.i))
-		case c >= 0x80:
-			ascii = false
-		}
-		d.i++
-	}
-	return nil, malformed("unterminated string")
-}
-
-func (d *Decoder) strEscaped(start int) ([]byte, error) {
-	out := len(d.scratch)
-	d.scratch = append(d.scratch, d.b[start:d.i]...)
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			d.i++
-			s := d.scratch[out:]
-			if !utf8.Valid(s) {
-				return nil, &DecodeError{ReasonInvalidUTF8, "string at byte " + strconv.Itoa(start) + " is not valid UTF-8"}
-			}
-			return s, nil
-		case c < 0x20:
-			return nil, malformed("control character in string at byte " + strconv.Itoa(d.i))
-		case c != '\\':
-			d.scratch = append(d.scratch, c)
-			d.i++
-			continue
-		}
-		if d.i+1 >= len(d.b) {
-			return nil, malformed("unterminated escape")
-		}
-		e := d.b[d.i+1]
-		d.i += 2
-		switch e {
-		case '"', '\\', '/':
-			d.scratch = append(d.scratch, e)
-		case 'b':
-			d.scratch = append(d.scratch, '\b')
-		case 'f':
-			d.scratch = append(d.scratch, '\f')
-		case 'n':
-			d.scratch = append(d.scratch, '\n')
-		case 'r':
-			d.scratch = append(d.scratch, '\r')
-		case 't':
-			d.scratch = append(d.scratch, '\t')
-		case 'u':
-			r, ok := d.hex4()
-			if !ok {
-				return nil, malformed("bad \\u escape")
-			}
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if d.lit(`\u`) {
-					d.i += 2
-					if r2, ok = d.hex4(); !ok {
-						return nil, malformed("bad \\u escape")
-					}
-				}
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					r = dec
-				} else {
-					r = utf8.RuneError
-					if r2 >= 0 {
-						d.scratch = utf8.AppendRune(d.scratch, utf8.RuneError)
-						r = r2
-						if utf16.IsSurrogate(r2) {
-							r = utf8.RuneError
-						}
-					}
-				}
-			}
-			d.scratch = utf8.AppendRune(d.scratch, r)
-		default:
-			return nil, malformed("bad escape \\" + string(rune(e)))
-		}
-	}
-	return nil, malformed("unterminated string")
-}
-
-func (d *Decoder) hex4() (rune, bool) {
-	if len(d.b)-d.i < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.b[d.i : d.i+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	d.i += 4
-	return r, true
-}
-
-// number scans a JSON number per RFC 8259 and returns its bytes.
-func (d *Decoder) number() ([]byte, error) {
-	start := d.i
-	if d.i < len(d.b) && d.b[d.i] == '-' {
-		d.i++
-	}
-	if d.i >= len(d.b) {
-		return nil, malformed("bad number")
-	}
-	if d.b[d.i] == '0' {
-		d.i++
-	} else if !d.digits() {
-		return nil, malformed("bad number at byte " + strconv.Itoa(start))
-	}
-	if d.i < len(d.b) && d.b[d.i] == '.' {
-		d.i++
-		if !d.digits() {
-			return nil, malformed("bad number at byte " + strconv.Itoa(start))
-		}
-	}
-	if d.i < len(d.b) && (d.b[d.i] == 'e' || d.b[d.i] == 'E') {
-		d.i++
-		if d.i < len(d.b) && (d.b[d.i] == '+' || d.b[d.i] == '-') {
-			d.i++
-		}
-		if !d.digits() {
-			return nil, malformed("bad number at byte " + strconv.Itoa(start))
-		}
-	}
-	return d.b[start:d.i], nil
-}
-
-func (d *Decoder) digits() bool {
-	s := d.i
-	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
-		d.i++
-	}
-	return d.i > s
-}
-
-// skip consumes any JSON value, validating it, up to maxDepth nesting.
-func (d *Decoder) skip() error {
-	d.ws()
-	if d.i >= len(d.b) {
-		return malformed("unexpected end of input")
-	}
-	switch c := d.b[d.i]; {
-	case c == '"':
-		_, err := d.str()
-		return err
-	case c == '-' || (c >= '0' && c <= '9'):
-		_, err := d.number()
-		return err
-	case d.lit("null"), d.lit("true"):
-		d.i += 4
-		return nil
-	case d.lit("false"):
-		d.i += 5
-		return nil
-	case c == '{' || c == '[':
-		d.depth++
-		if d.depth > maxDepth {
-			return &DecodeError{ReasonTooDeep, "nesting deeper than " + strconv.Itoa(maxDepth)}
-		}
-		defer func() { d.depth-- }()
-		d.i++
-		d.ws()
-		closing := byte(']')
-		if c == '{' {
-			closing = '}'
-		}
-		if d.i < len(d.b) && d.b[d.i] == closing {
-			d.i++
-			return nil
-		}
-		for {
-			if c == '{' {
-				if _, err := d.str(); err != nil {
-					return err
-				}
-				if err := d.colon(); err != nil {
-					return err
-				}
-			}
-			if err := d.skip(); err != nil {
-				return err
-			}
-			done, err := d.next(closing)
-			if err != nil || done {
-				return err
-			}
-		}
-	}
-	return malformed("unexpected " + quote(d.b[d.i:d.i+1]) + " at byte " + strconv.Itoa(d.i))
 }

@@ -3,8 +3,11 @@ package processor
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -110,6 +113,123 @@ func TestDecodeFields(t *testing.T) {
 	}
 }
 
+// TestDecodeWarmCaches decodes events one after another so that each
+// meets the names and values of the ones before at the same positions.
+func TestDecodeWarmCaches(t *testing.T) {
+	lim := testLimits()
+	lim.MaxFeatures = 3
+	d := NewDecoder(lim, nil)
+	ev := func(features string) string {
+		return `{"event_id":"e","model":"m","model_version":"v","ts":1,"prediction":1,"features":{` + features + `}}`
+	}
+	for _, c := range []struct {
+		features string
+		want     []Feature // nil: rejected with reason
+		reason   string
+	}{
+		{`"a":1,"b":"x","é":"y"`, []Feature{{"a", Value{Kind: Number, Num: 1}}, {"b", Value{Kind: String, Str: "x"}}, {"é", Value{Kind: String, Str: "y"}}}, ""},
+		{`"b":"x","a":2`, []Feature{{"b", Value{Kind: String, Str: "x"}}, {"a", Value{Kind: Number, Num: 2}}}, ""},
+		{`"b":"x","a":2,"é":"z"`, []Feature{{"b", Value{Kind: String, Str: "x"}}, {"a", Value{Kind: Number, Num: 2}}, {"é", Value{Kind: String, Str: "z"}}}, ""},
+		{`"bb":"x","a" : 3`, []Feature{{"bb", Value{Kind: String, Str: "x"}}, {"a", Value{Kind: Number, Num: 3}}}, ""},
+		{`"b":"x","a":3`, []Feature{{"b", Value{Kind: String, Str: "x"}}, {"a", Value{Kind: Number, Num: 3}}}, ""},
+		{`"\u0062":"\u0078","a":4`, []Feature{{"b", Value{Kind: String, Str: "x"}}, {"a", Value{Kind: Number, Num: 4}}}, ""},
+		{`"b":"x","a\"":4`, []Feature{{"b", Value{Kind: String, Str: "x"}}, {`a"`, Value{Kind: Number, Num: 4}}}, ""},
+		{`"b":"x","a":1,"b":2`, nil, ReasonDuplicateKey},
+		{`"b":"x","\u0062":2`, nil, ReasonDuplicateKey},
+		{`"b":"x","a":1,"é":2,"c":3`, nil, ReasonTooManyFeatures},
+		{`"b":"x","a":1,"é":2,"b":3`, nil, ReasonTooManyFeatures},
+		{`"b" "x"`, nil, ReasonMalformedJSON},
+		{`"b":"x\n","a":1e2`, []Feature{{"b", Value{Kind: String, Str: "x\n"}}, {"a", Value{Kind: Number, Num: 100}}}, ""},
+		{`"b":"x" ,"a":-0.5 `, []Feature{{"b", Value{Kind: String, Str: "x"}}, {"a", Value{Kind: Number, Num: -0.5}}}, ""},
+		{`"b":"é","a":12345678901234567890`, []Feature{{"b", Value{Kind: String, Str: "é"}}, {"a", Value{Kind: Number, Num: 12345678901234567890}}}, ""},
+		{`"b":"x","a":01`, nil, ReasonMalformedJSON},
+		{`"b":"x","a":1.`, nil, ReasonMalformedJSON},
+		{`"b":"x","a":1,}`, nil, ReasonMalformedJSON},
+		{`"b":"` + strings.Repeat("x", 1025) + `"`, nil, ReasonStringTooLong},
+		{`"b":"x","a":1e400`, nil, ReasonBadFeatureValue},
+		{`"b":"y","a":5`, []Feature{{"b", Value{Kind: String, Str: "y"}}, {"a", Value{Kind: Number, Num: 5}}}, ""},
+	} {
+		got, err := d.Decode(Prediction, []byte(ev(c.features)))
+		if c.want == nil {
+			var de *DecodeError
+			if !errors.As(err, &de) || de.Reason != c.reason {
+				t.Errorf("%s: got %v, want reject %s", c.features, err, c.reason)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.features, err)
+			continue
+		}
+		if len(got.Features) != len(c.want) {
+			t.Errorf("%s: features %+v, want %+v", c.features, got.Features, c.want)
+			continue
+		}
+		for i := range c.want {
+			if got.Features[i] != c.want[i] {
+				t.Errorf("%s: feature %d = %+v, want %+v", c.features, i, got.Features[i], c.want[i])
+			}
+		}
+	}
+}
+
+// TestDecodeInternFull checks the decoder once its intern map is full:
+// new names and values are still read, and duplicates still found.
+func TestDecodeInternFull(t *testing.T) {
+	d := NewDecoder(testLimits(), nil)
+	d.maxInterned = 8
+	for i := range 4 {
+		msg := fmt.Sprintf(`{"event_id":"e","model":"m","model_version":"v","ts":1,"prediction":1,"features":{"a%d":"x%d","b%d":"y%d","c":1}}`, i, i, i, i)
+		ev, err := d.Decode(Prediction, []byte(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ev.Features) != 3 || ev.Features[0].Name != fmt.Sprint("a", i) || ev.Features[1].Value.Str != fmt.Sprint("y", i) {
+			t.Fatalf("event %d: %+v", i, ev.Features)
+		}
+	}
+	if len(d.intern) != 8 {
+		t.Fatalf("intern map holds %d, limit 8", len(d.intern))
+	}
+	for _, features := range []string{`"new":1,"new":2`, `"c":1,"new":2,"new":3`, `"new":1,"c":2,"new":3`} {
+		_, err := d.Decode(Prediction, []byte(`{"event_id":"e","model":"m","model_version":"v","ts":1,"prediction":1,"features":{`+features+`}}`))
+		var de *DecodeError
+		if !errors.As(err, &de) || de.Reason != ReasonDuplicateKey {
+			t.Errorf("%s: got %v, want a duplicate", features, err)
+		}
+	}
+}
+
+// TestDecodeTo checks an event decoded into a caller's Event shares no
+// buffer with the decoder or the message.
+func TestDecodeTo(t *testing.T) {
+	d := NewDecoder(testLimits(), nil)
+	msg := benchLoadPrediction(1)
+	var kept Event
+	if err := d.DecodeTo(Prediction, msg, &kept); err != nil {
+		t.Fatal(err)
+	}
+	want := string(kept.EventID)
+	feats := append([]Feature(nil), kept.Features...)
+	for i := range msg {
+		msg[i] = 'x'
+	}
+	if _, err := d.Decode(Prediction, benchLoadPrediction(2)); err != nil {
+		t.Fatal(err)
+	}
+	if string(kept.EventID) != want || len(kept.Features) != 20 {
+		t.Fatalf("kept event changed: id %q, %d features", kept.EventID, len(kept.Features))
+	}
+	for i := range feats {
+		if kept.Features[i] != feats[i] {
+			t.Fatalf("kept feature %d changed: %+v, was %+v", i, kept.Features[i], feats[i])
+		}
+	}
+	if err := d.DecodeTo(Outcome, benchLoadOutcome(3), &kept); err != nil || len(kept.Features) != 0 || kept.Label.Str == "" {
+		t.Fatalf("reusing the event: %v, %+v", err, kept)
+	}
+}
+
 // TestDecodeAgreesWithEncodingJSON checks the scanner accepts what
 // encoding/json accepts on every good input and reads the same values.
 func TestDecodeAgreesWithEncodingJSON(t *testing.T) {
@@ -170,6 +290,11 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	}
+	// Events of one shape one after another, as the caches see them.
+	for i := range 3 {
+		f.Add(benchLoadPrediction(i), false)
+		f.Add(benchLoadOutcome(i), true)
+	}
 	lim := testLimits()
 	lim.MaxMessageBytes = 4096
 	lim.MaxFeatures = 20
@@ -200,5 +325,62 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("string over limit accepted")
 			}
 		}
+		// The warm decoder's caches (names by position, short values) must
+		// not change what it reads: a fresh decoder reads the same, and
+		// both read the features encoding/json reads.
+		fresh, err := NewDecoder(lim, nil).Decode(kind, b)
+		if err != nil {
+			t.Fatalf("a fresh decoder rejects what a warm one accepts: %v", err)
+		}
+		sameEvent(t, ev, fresh)
+		if kind == Prediction {
+			sameFeaturesAsEncodingJSON(t, b, ev.Features)
+		}
 	})
+}
+
+func sameEvent(t *testing.T, a, b *Event) {
+	t.Helper()
+	if a.Model != b.Model || a.Version != b.Version || a.TS != b.TS || string(a.EventID) != string(b.EventID) ||
+		!sameValue(a.Prediction, b.Prediction) || !sameValue(a.Label, b.Label) || len(a.Features) != len(b.Features) {
+		t.Fatalf("warm decoder %+v, fresh %+v", a, b)
+	}
+	for i := range a.Features {
+		if a.Features[i].Name != b.Features[i].Name || !sameValue(a.Features[i].Value, b.Features[i].Value) {
+			t.Fatalf("feature %d: warm decoder %+v, fresh %+v", i, a.Features[i], b.Features[i])
+		}
+	}
+}
+
+func sameValue(a, b Value) bool {
+	return a.Kind == b.Kind && a.Str == b.Str && math.Float64bits(a.Num) == math.Float64bits(b.Num)
+}
+
+func sameFeaturesAsEncodingJSON(t *testing.T, msg []byte, got []Feature) {
+	t.Helper()
+	var top map[string]json.RawMessage
+	var feats map[string]any
+	if err := json.Unmarshal(msg, &top); err != nil {
+		t.Fatalf("encoding/json: %v", err)
+	}
+	if err := json.Unmarshal(top["features"], &feats); err != nil {
+		t.Fatalf("encoding/json features: %v", err)
+	}
+	if len(feats) != len(got) {
+		t.Fatalf("%d features, encoding/json reads %d", len(got), len(feats))
+	}
+	for _, ft := range got {
+		var want Value
+		switch x := feats[ft.Name].(type) {
+		case float64:
+			want = Value{Kind: Number, Num: x}
+		case string:
+			want = Value{Kind: String, Str: x}
+		case bool:
+			want = Value{Kind: String, Str: strconv.FormatBool(x)}
+		}
+		if !sameValue(ft.Value, want) {
+			t.Fatalf("feature %q = %+v, encoding/json reads %+v", ft.Name, ft.Value, want)
+		}
+	}
 }

@@ -72,9 +72,10 @@ type Event struct {
 	HasLatency bool
 }
 
+// reset empties e for a new event of kind, keeping its buffers.
 func (e *Event) reset(kind EventKind) {
-	feats := e.Features[:0]
-	*e = Event{Kind: kind, Features: feats}
+	feats, id := e.Features[:0], e.EventID[:0]
+	*e = Event{Kind: kind, Features: feats, EventID: id}
 }
 
 // copyFrom makes e a copy of src that shares no buffer with it, reusing
