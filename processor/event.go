@@ -77,12 +77,3 @@ func (e *Event) reset(kind EventKind) {
 	feats, id := e.Features[:0], e.EventID[:0]
 	*e = Event{Kind: kind, Features: feats, EventID: id}
 }
-
-// copyFrom makes e a copy of src that shares no buffer with it, reusing
-// e's own buffers.
-func (e *Event) copyFrom(src *Event) {
-	feats := append(e.Features[:0], src.Features...)
-	id := append(e.EventID[:0], src.EventID...)
-	*e = *src
-	e.Features, e.EventID = feats, id
-}

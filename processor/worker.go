@@ -324,12 +324,11 @@ func (in *input) take(kind EventKind) *decodedBatch {
 	}
 }
 
-// decodeInto decodes m into out, copying the event out of the decoder
-// (whose event is valid only until its next call) into out's own buffers.
+// decodeInto decodes m into out's own event buffers (the event shares
+// nothing with m.Value).
 func decodeInto(dec *Decoder, kind EventKind, m kafka.Message, out *decodedMsg) {
 	out.msg = m
-	ev, err := dec.Decode(kind, m.Value)
-	if err != nil {
+	if err := dec.DecodeTo(kind, m.Value, &out.ev); err != nil {
 		var de *DecodeError
 		if !errors.As(err, &de) {
 			de = &DecodeError{Reason: ReasonMalformedJSON, Detail: err.Error()}
@@ -338,7 +337,6 @@ func decodeInto(dec *Decoder, kind EventKind, m kafka.Message, out *decodedMsg) 
 		return
 	}
 	out.err = nil
-	out.ev.copyFrom(ev)
 }
 
 // handle applies one decoded message, or dead-letters it.
