@@ -244,6 +244,7 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation, wor
 		workers.Add(1)
 		gen.Start(func(genCtx context.Context) {
 			defer workers.Done()
+			w.profileLabel("apply", "")
 			if err := w.run(ctx, genCtx); err != nil {
 				w.log.Error().Err(err).Msg("partition worker failed")
 				fail(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -91,16 +92,22 @@ type decodedMsg struct {
 // busy, and a batch never holds more than this many messages.
 const maxBatch = 256
 
-// input is one topic's decoded stream and the pool its batches return to.
+// input is one topic's stream: raw chunks from the reader to the decoder,
+// decoded batches to the worker, and the pools both return to.
 type input struct {
-	ch   chan *decodedBatch
-	free chan *decodedBatch
-	busy atomic.Bool // the decoder holds messages not yet sent
+	ch       chan *decodedBatch
+	free     chan *decodedBatch
+	raw      chan []kafka.Message
+	freeRaw  chan []kafka.Message
+	fetching atomic.Bool // the reader holds messages not yet sent
+	decoding atomic.Bool // the decoder holds messages not yet sent
 }
 
 // idle reports whether nothing of this topic is on its way to the worker
 // (best effort: a fetch response just arrived may be missed).
-func (in *input) idle() bool { return len(in.ch) == 0 && !in.busy.Load() }
+func (in *input) idle() bool {
+	return len(in.ch) == 0 && len(in.raw) == 0 && !in.fetching.Load() && !in.decoding.Load()
+}
 
 func (in *input) recycle(b *decodedBatch) {
 	select {
@@ -251,24 +258,29 @@ func (w *worker) finish(genCtx context.Context, cancelFlush context.CancelFunc, 
 	return nil
 }
 
-// fetch reads one topic of the partition from offset and decodes it on a
-// goroutine of its own, in offset order, so the worker only applies
-// events. A decoded batch goes to the worker when it is full or when the
-// fetch response it came from is done, so batches grow only while data
-// streams in. At most 4 decoded batches wait for the worker.
+// fetch reads one topic of the partition from offset on one goroutine
+// and decodes it on another, in offset order, so the worker only applies
+// events and the next fetch response is read while the last one is
+// decoded. Messages go from reader to decoder in chunks of up to maxBatch
+// (one channel operation per chunk, not per message); a chunk, and the
+// decoded batch made of it, is cut when full or when its fetch response
+// is done, so batches grow only while data streams in. Bounded: 8 raw
+// chunks and 4 decoded batches per topic and partition.
 func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, topic string, offset int64) *input {
-	in := &input{ch: make(chan *decodedBatch, 4), free: make(chan *decodedBatch, 8)}
+	in := &input{ch: make(chan *decodedBatch, 4), free: make(chan *decodedBatch, 8),
+		raw: make(chan []kafka.Message, 8), freeRaw: make(chan []kafka.Message, 10)}
 	pr := newPartitionReader(w.r.kc, topic, w.partition, offset, w.log)
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
+		w.profileLabel("fetch", topic)
+		defer close(in.raw)
 		defer pr.close()
-		dec := NewDecoder(w.r.cfg.Limits, w.r.cfg.Models)
-		var b *decodedBatch
+		var chunk []kafka.Message
 		send := func() bool {
 			select {
-			case in.ch <- b:
-				b = nil
+			case in.raw <- chunk:
+				chunk = nil
 				return true
 			case <-ctx.Done():
 				return false
@@ -283,34 +295,84 @@ func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, 
 				if !ok {
 					break
 				}
-				if b == nil {
-					in.busy.Store(true)
-					b = in.take(kind)
+				if chunk == nil {
+					in.fetching.Store(true)
+					chunk = in.takeRaw()
 				}
-				// Reslice rather than append a zero item: the slot's event
-				// buffers are reused.
-				if n := len(b.items); n < cap(b.items) {
-					b.items = b.items[:n+1]
-				} else {
-					b.items = append(b.items, decodedMsg{})
-				}
-				decodeInto(dec, kind, m, &b.items[len(b.items)-1])
-				if len(b.items) == maxBatch {
+				chunk = append(chunk, m)
+				if len(chunk) == maxBatch {
 					if !send() {
 						return
 					}
 					pr.renew()
-					in.busy.Store(true)
-					b = in.take(kind)
 				}
 			}
-			if b != nil && len(b.items) > 0 && !send() {
+			if len(chunk) > 0 && !send() {
 				return
 			}
-			in.busy.Store(false)
+			in.fetching.Store(false)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		w.profileLabel("decode", topic)
+		dec := NewDecoder(w.r.cfg.Limits, w.r.cfg.Models)
+		for {
+			var chunk []kafka.Message
+			select {
+			case c, ok := <-in.raw:
+				if !ok {
+					return
+				}
+				chunk = c
+			case <-ctx.Done():
+				return
+			}
+			in.decoding.Store(true)
+			b := in.take(kind)
+			// Reslice rather than append zero items: the slots' event
+			// buffers are reused.
+			if cap(b.items) < len(chunk) {
+				b.items = make([]decodedMsg, len(chunk))
+			}
+			b.items = b.items[:len(chunk)]
+			for i := range chunk {
+				decodeInto(dec, kind, chunk[i], &b.items[i])
+			}
+			select {
+			case in.freeRaw <- chunk[:0]:
+			default:
+			}
+			select {
+			case in.ch <- b:
+				in.decoding.Store(false)
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	return in
+}
+
+// profileLabel names the calling goroutine's role in CPU profiles (pprof
+// -tagfocus role=decode), so a profile says which stage of a partition's
+// pipeline is saturated.
+func (w *worker) profileLabel(role, topic string) {
+	l := pprof.Labels("role", role, "partition", w.label)
+	if topic != "" {
+		l = pprof.Labels("role", role, "partition", w.label, "topic", topic)
+	}
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), l))
+}
+
+// takeRaw returns an empty chunk, recycled when one is free.
+func (in *input) takeRaw() []kafka.Message {
+	select {
+	case c := <-in.freeRaw:
+		return c
+	default:
+		return make([]kafka.Message, 0, maxBatch)
+	}
 }
 
 // take returns an empty batch, recycled when one is free.
@@ -427,7 +489,10 @@ func (w *worker) startFlush(commit bool) error {
 	done := make(chan error, 1)
 	w.inflight = done
 	ctx := w.fctx
-	go func() { done <- w.write(ctx, job) }()
+	go func() {
+		w.profileLabel("flush", "")
+		done <- w.write(ctx, job)
+	}()
 	return nil
 }
 

@@ -2,6 +2,8 @@ package processor
 
 import (
 	"testing"
+
+	"github.com/segmentio/kafka-go"
 )
 
 // TestOutcomeMayGo: an outcome batch ahead of the predictions in event time
@@ -9,7 +11,7 @@ import (
 // or nothing more is coming.
 func TestOutcomeMayGo(t *testing.T) {
 	cfg := testEngineConfig()
-	pred := &input{ch: make(chan *decodedBatch, 1)}
+	pred := &input{ch: make(chan *decodedBatch, 1), raw: make(chan []kafka.Message, 1)}
 	w := &worker{eng: newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)}
 	w.in[Prediction] = pred
 	w.eng.maxTS = 1000
@@ -27,11 +29,21 @@ func TestOutcomeMayGo(t *testing.T) {
 		t.Error("an outcome ahead of the predictions should wait while one is on its way")
 	}
 	<-pred.ch
-	pred.busy.Store(true)
+	pred.raw <- []kafka.Message{{}} // a raw chunk is on its way
+	if w.outcomeMayGo(batch(1001)) {
+		t.Error("an outcome ahead should wait while a raw chunk of predictions is on its way")
+	}
+	<-pred.raw
+	pred.decoding.Store(true)
 	if w.outcomeMayGo(batch(1001)) {
 		t.Error("an outcome ahead should wait while the decoder holds predictions")
 	}
-	pred.busy.Store(false)
+	pred.decoding.Store(false)
+	pred.fetching.Store(true)
+	if w.outcomeMayGo(batch(1001)) {
+		t.Error("an outcome ahead should wait while the reader holds predictions")
+	}
+	pred.fetching.Store(false)
 	if !w.outcomeMayGo(batch(1001)) {
 		t.Error("with no prediction on its way the outcome should go")
 	}
