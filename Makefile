@@ -91,7 +91,7 @@ bench: services-up build
 	fi
 	go run ./deploy/bench -driftd $(BIN)/driftd -probe $(LOCAL)/bin/probe -python $(BENCH_VENV)/bin/python \
 		-kafka $(KAFKA) -clickhouse $(CLICKHOUSE) -events $(BENCH_EVENTS) -peer-rows $(BENCH_PEER_ROWS) \
-		-out $(BENCH_OUT) -dir $(LOCAL)/bench -broker-pid-file $(LOCAL)/kafka/kafka.pid
+		-out $(BENCH_OUT) -dir $(LOCAL)/bench -broker-pid-file $(LOCAL)/kafka/kafka.pid -clickhouse-pid-file $(LOCAL)/clickhouse/clickhouse.pid
 
 # Per-event and per-window costs (ns/op, allocs/op) of the hot paths,
 # without services: the accumulators, the decoder, the join store, the

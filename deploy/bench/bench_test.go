@@ -90,18 +90,18 @@ func TestTableSaysWhyAPeerIsMissing(t *testing.T) {
 	r := &Results{Events: 2_000_000, Partitions: 4, CeilingEventsPerS: 400000, DriftdEventsPerS: 300000,
 		WindowToClickHouseP50Ms: ptr(120), WindowToClickHouseP99Ms: ptr(1900), Windows: 24,
 		DriftdCompareRowsPerS: ptr(150000), ScipyRowsPerS: ptr(50000), EvidentlyError: "ImportError: no evidently",
-		PeakRSSBytes: 200 << 20, CeilingCPUMicrosPerEvent: 1.5, DriftdCPUMicrosPerEvent: 4.25}
+		PeakRSSBytes: 200 << 20, CeilingCPUMicrosPerEvent: 1.5, DriftdCPUMicrosPerEvent: 4.25, DriftdClickHouseCPUMicrosPerEvent: 0.5}
 	r.finish()
 	var buf bytes.Buffer
 	r.writeTable(&buf)
 	out := buf.String()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 14 {
-		t.Fatalf("want a header, a rule and 12 rows, got %d lines:\n%s", len(lines), out)
+	if len(lines) != 15 {
+		t.Fatalf("want a header, a rule and 13 rows, got %d lines:\n%s", len(lines), out)
 	}
 	for _, want := range []string{"| 2,000,000 |", "400,000 events/s", "| 75 % |", "120 ms / 1900 ms",
 		"n/a (ImportError: no evidently)", "3.0× faster", "200 MiB", "n/a / n/a",
-		"1.50 / 4.25 µs", "n/a (no broker pid file)"} {
+		"1.50 / 4.25 µs", "n/a (no broker pid file)", "| 0.50 µs |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -42,7 +42,7 @@ type e2eResult struct {
 	peakRSS          int64
 	// CPU seconds from the first consumed message to the last: driftd's,
 	// and the broker's over the same span (0 without its pid).
-	cpu, brokerCPU float64
+	cpu, brokerCPU, clickhouseCPU float64
 }
 
 func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
@@ -112,6 +112,7 @@ func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
 			// The scrape before the first message would be closer, but
 			// driftd's startup (baseline load, group join) burns CPU too.
 			res.cpu, res.brokerCPU = last.cpu-s.cpu, last.brokerCPU-s.brokerCPU
+			res.clickhouseCPU = last.clickhouseCPU - s.clickhouseCPU
 			break
 		}
 	}
@@ -202,7 +203,7 @@ func (e *e2eRun) followMetrics(ctx context.Context, url string, driftd *localrun
 		if err != nil {
 			continue // not listening yet
 		}
-		s.brokerCPU = processCPU(e.o.brokerPID)
+		s.brokerCPU, s.clickhouseCPU = processCPU(e.o.brokerPID), processCPU(e.o.clickhousePID)
 		scrapes = append(scrapes, s)
 		if s.total() > 0 {
 			e.startProfile(strings.TrimSuffix(url, "/metrics"))

@@ -38,7 +38,7 @@ type options struct {
 	timeout                      time.Duration
 	keep                         bool
 	profileSeconds               int
-	brokerPID                    string
+	brokerPID, clickhousePID     string
 }
 
 func main() {
@@ -62,6 +62,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the topics and the database afterwards")
 	flag.IntVar(&o.profileSeconds, "profile-seconds", 0, "also take a CPU profile of driftd for this many seconds from its first message")
 	flag.StringVar(&o.brokerPID, "broker-pid-file", ".local/kafka/kafka.pid", "pid file of the Kafka broker, to count its CPU (optional)")
+	flag.StringVar(&o.clickhousePID, "clickhouse-pid-file", ".local/clickhouse/clickhouse.pid", "pid file of the ClickHouse server, to count its CPU (optional)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -188,6 +189,7 @@ func run(ctx context.Context, o options) error {
 	res.RejectedEvents = er.rejected
 	res.DriftdCPUMicrosPerEvent = 1e6 * er.cpu / float64(res.Events)
 	res.DriftdBrokerCPUMicrosPerEvent = 1e6 * er.brokerCPU / float64(res.Events)
+	res.DriftdClickHouseCPUMicrosPerEvent = 1e6 * er.clickhouseCPU / float64(res.Events)
 	res.Windows = len(er.toClickHouse)
 	res.WindowToClickHouseP50Ms = percentilePtr(er.toClickHouse, 50)
 	res.WindowToClickHouseP99Ms = percentilePtr(er.toClickHouse, 99)

@@ -26,6 +26,8 @@ type scrape struct {
 	// brokerCPU is the Kafka broker's CPU seconds read just after the
 	// scrape; 0 when the bench has no broker pid.
 	brokerCPU float64
+	// clickhouseCPU is the same for the ClickHouse server.
+	clickhouseCPU float64
 }
 
 func (s scrape) total() float64 {

@@ -41,6 +41,9 @@ type Results struct {
 	CeilingBrokerCPUMicrosPerEvent float64 `json:"ceiling_broker_cpu_us_per_event"`
 	DriftdCPUMicrosPerEvent        float64 `json:"driftd_cpu_us_per_event"`
 	DriftdBrokerCPUMicrosPerEvent  float64 `json:"driftd_broker_cpu_us_per_event"`
+	// ClickHouse's CPU while driftd runs: driftd's inserts and merges, and
+	// the bench's own polling for visible windows (every 100 ms).
+	DriftdClickHouseCPUMicrosPerEvent float64 `json:"driftd_clickhouse_cpu_us_per_event"`
 
 	WindowToClickHouseP50Ms *float64 `json:"window_to_clickhouse_p50_ms"`
 	WindowToClickHouseP99Ms *float64 `json:"window_to_clickhouse_p99_ms"`
@@ -153,6 +156,8 @@ func (r *Results) writeTable(w io.Writer) {
 			"user + system, over the span each rate is measured on"},
 		{"Kafka broker CPU per event, during each", brokerCPU(r.CeilingBrokerCPUMicrosPerEvent, r.DriftdBrokerCPUMicrosPerEvent),
 			"the broker shares the machine's cores with the consumer"},
+		{"ClickHouse CPU per event, during driftd", fmt.Sprintf("%.2f µs", r.DriftdClickHouseCPUMicrosPerEvent),
+			"driftd's inserts and their merges, and the bench polling for visible windows every 100 ms"},
 		{"window close → rows in ClickHouse, p50 / p99", ms2(r.WindowToClickHouseP50Ms, r.WindowToClickHouseP99Ms),
 			fmt.Sprintf("%d windows; close = driftd consuming the prediction that closes it", r.Windows)},
 		{"window close → webhook received, p50 / p99", ms2(r.WindowToWebhookP50Ms, r.WindowToWebhookP99Ms), r.webhookNote()},
