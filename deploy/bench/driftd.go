@@ -92,7 +92,7 @@ func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
 	pollWG.Add(1)
 	go func() {
 		defer pollWG.Done()
-		pollClickHouse(pollCtx, ch, e.database, &visMu, visible)
+		pollClickHouse(pollCtx, ch, e.database, e.o.pollEvery, &visMu, visible)
 	}()
 	defer func() { stopPoll(); pollWG.Wait() }()
 
@@ -279,7 +279,7 @@ func (e *e2eRun) waitVisible(ctx context.Context, mu *sync.Mutex, visible, close
 }
 
 // pollClickHouse notes when each window's rows first become visible.
-func pollClickHouse(ctx context.Context, ch clickhouse.Conn, db string, mu *sync.Mutex, visible map[time.Time]time.Time) {
+func pollClickHouse(ctx context.Context, ch clickhouse.Conn, db string, every time.Duration, mu *sync.Mutex, visible map[time.Time]time.Time) {
 	q := "SELECT window_start, max(closed_at) FROM " + db + ".window_metrics GROUP BY window_start"
 	for ctx.Err() == nil {
 		rows, err := ch.Query(ctx, q)
@@ -299,7 +299,7 @@ func pollClickHouse(ctx context.Context, ch clickhouse.Conn, db string, mu *sync
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
 }

@@ -39,6 +39,7 @@ type options struct {
 	keep                         bool
 	profileSeconds               int
 	brokerPID, clickhousePID     string
+	pollEvery                    time.Duration
 }
 
 func main() {
@@ -63,6 +64,7 @@ func main() {
 	flag.IntVar(&o.profileSeconds, "profile-seconds", 0, "also take a CPU profile of driftd for this many seconds from its first message")
 	flag.StringVar(&o.brokerPID, "broker-pid-file", ".local/kafka/kafka.pid", "pid file of the Kafka broker, to count its CPU (optional)")
 	flag.StringVar(&o.clickhousePID, "clickhouse-pid-file", ".local/clickhouse/clickhouse.pid", "pid file of the ClickHouse server, to count its CPU (optional)")
+	flag.DurationVar(&o.pollEvery, "poll-every", 100*time.Millisecond, "how often to query ClickHouse for newly visible windows (the resolution of the window → ClickHouse latency, and load on ClickHouse)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
