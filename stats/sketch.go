@@ -143,6 +143,44 @@ func (s *Sketch) pushSorted(h int, src []float64) {
 	s.levels[h] = lv
 }
 
+// sortLevel0 sorts level 0 in place. The order of its values carries no
+// meaning, so each encoding leaves it sorted, and the next finds a sorted
+// prefix and the values added since: only those are sorted, then merged
+// in, instead of sorting the whole level at every checkpoint.
+func (s *Sketch) sortLevel0() {
+	lv := s.levels[0]
+	i := 1
+	// Keys, not floats, are compared: they order -0 before +0, as the
+	// radix sort does, so equal states give equal bytes.
+	for i < len(lv) && floatKey(lv[i]) >= floatKey(lv[i-1]) {
+		i++
+	}
+	if i >= len(lv) {
+		return
+	}
+	tail := lv[i:]
+	s.sorter.sort(tail)
+	if floatKey(tail[0]) >= floatKey(lv[i-1]) {
+		return
+	}
+	head := append(s.merge[:0], lv[:i]...)
+	s.merge = head
+	// Writing at k = a+b never passes the next unread tail value, at i+b;
+	// once head is used up the rest of tail is in place.
+	k, a, b := 0, 0, 0
+	for a < len(head) && b < len(tail) {
+		if floatKey(tail[b]) < floatKey(head[a]) {
+			lv[k] = tail[b]
+			b++
+		} else {
+			lv[k] = head[a]
+			a++
+		}
+		k++
+	}
+	copy(lv[k:], head[a:])
+}
+
 // Merge adds o's values to s. While the union has at most the exact limit
 // values the result is exact; beyond it the result is a compacted summary
 // of the union within the same error bound.
