@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -169,8 +170,17 @@ func newFlushBench(b *testing.B) *flushBench {
 		}
 		base.ObservePrediction(stats.StringValue("1"))
 	}
-	p := base.Profile(stats.DefaultBins)
-	p.Task, p.PositiveLabel = stats.Binary, "1"
+	p0 := base.Profile(stats.DefaultBins)
+	p0.Model, p0.Version, p0.Task, p0.PositiveLabel = "bench", "v1", stats.Binary, "1"
+	// Through its file format, as driftd loads it.
+	var buf bytes.Buffer
+	if err := p0.Write(&buf); err != nil {
+		b.Fatal(err)
+	}
+	p, err := stats.ReadProfile(&buf)
+	if err != nil {
+		b.Fatal(err)
+	}
 	cfg := testEngineConfig()
 	cfg.Window.Size = time.Hour
 	cfg.Window.RollingWindows = 0

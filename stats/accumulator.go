@@ -81,6 +81,9 @@ type featureAcc struct {
 	// Welford running moments: the profile's mean and std once the sketch
 	// is no longer exact.
 	mean, m2 float64
+	// basePts caches base.Sketch.Points() for reports; shared by clones
+	// (never written once set).
+	basePts []WeightedValue
 
 	name    string
 	slot    int32     // index in WindowAccumulator.slots; -1 for the prediction

@@ -214,22 +214,73 @@ func (s *Sketch) Reset() {
 // Points returns the summary as sorted distinct values with weights that
 // sum to Count: the exact sample while Exact.
 func (s *Sketch) Points() []WeightedValue {
-	base := slices.Clone(s.levels[0])
-	sortFloats(base, nil)
-	pts := compress(nil, base)
+	total := 0
+	for _, lv := range s.levels {
+		total += len(lv)
+	}
+	// Each level becomes a sorted run of weighted points in one buffer;
+	// the runs are then merged pairwise, so a point is copied about
+	// log2(levels) times instead of once per level above its own.
+	buf := make([]WeightedValue, 0, total)
+	runs := make([]int, 1, len(s.levels)+1) // run i is buf[runs[i]:runs[i+1]]
+	base := s.levels[0]
+	if !keysSorted(base) {
+		// Not sorted in place: a profile's sketch is shared by readers.
+		base = slices.Clone(base)
+		sortFloats(base, nil)
+	}
+	buf = compressWeighted(buf, base, 1)
+	runs = append(runs, len(buf))
 	for h := 1; h < len(s.levels); h++ {
-		if len(s.levels[h]) == 0 {
-			continue
+		// Levels above 0 are sorted.
+		buf = compressWeighted(buf, s.levels[h], 1<<h)
+		if len(buf) > runs[len(runs)-1] {
+			runs = append(runs, len(buf))
 		}
-		// Levels above 0 are sorted: merging keeps the result sorted.
-		lv := compress(nil, s.levels[h])
-		for i := range lv {
-			lv[i].W <<= h
+	}
+	if len(runs) <= 2 {
+		return buf
+	}
+	other := make([]WeightedValue, 0, total)
+	for len(runs) > 2 {
+		out := other[:0]
+		next := runs[:1]
+		for i := 0; i+1 < len(runs); i += 2 {
+			if i+2 < len(runs) {
+				out = mergePointsInto(out, buf[runs[i]:runs[i+1]], buf[runs[i+1]:runs[i+2]])
+			} else {
+				out = append(out, buf[runs[i]:runs[i+1]]...)
+			}
+			next = append(next, len(out))
 		}
-		pts = mergePoints(pts, lv)
+		buf, other, runs = out, buf, next
 	}
 	// Only whole pairs move up a level, so the weights sum to Count.
-	return pts
+	return buf
+}
+
+// keysSorted reports whether xs is in ascending floatKey order.
+func keysSorted(xs []float64) bool {
+	for i := 1; i < len(xs); i++ {
+		if floatKey(xs[i]) < floatKey(xs[i-1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// compressWeighted appends the sorted sample xs to dst as distinct
+// values, each value standing for w.
+func compressWeighted(dst []WeightedValue, xs []float64, w int64) []WeightedValue {
+	start := len(dst)
+	for _, x := range xs {
+		if n := len(dst); n > start && dst[n-1].V == x {
+			dst[n-1].W += w
+			continue
+		}
+		dst = append(dst, WeightedValue{V: x, W: w})
+	}
+	return dst
 }
 
 // weightedQuantile is the type-7 quantile of a weighted sample: the sample

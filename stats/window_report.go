@@ -83,7 +83,16 @@ func (f *featureAcc) numericReport(r *FeatureReport) {
 	if m, ok := compareHistograms(b.BinCounts, f.bins); ok {
 		r.setHist(m)
 	}
-	bp, cp := b.Sketch.Points(), f.sketch.Points()
+	// The window's own level 0 is sorted in place (its order carries no
+	// meaning), so the next report or checkpoint sorts only what came
+	// since; the profile's sketch is shared and only read.
+	f.sketch.sortLevel0()
+	if f.basePts == nil {
+		// The profile never changes: its points are computed once per
+		// window, not once per report.
+		f.basePts = b.Sketch.Points()
+	}
+	bp, cp := f.basePts, f.sketch.Points()
 	d := ksStatistic(bp, cp)
 	r.KS = &KSResult{Statistic: d, PValue: ksPValue(d, b.Count, f.count)}
 	wd := wasserstein1(bp, cp)
