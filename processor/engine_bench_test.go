@@ -274,3 +274,15 @@ func BenchmarkResults(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEngineEvent is the engine's part of an event, decoding aside:
+// one prediction of 10 numeric and 10 categorical features against a
+// baseline, and the outcome of the prediction 20 events earlier.
+func BenchmarkEngineEvent(b *testing.B) {
+	fb := newFlushBench(b)
+	fb.feed(2 * stats.DefaultSketchExactLimit)
+	b.ReportAllocs()
+	for b.Loop() {
+		fb.feed(1)
+	}
+}

@@ -9,6 +9,10 @@ import (
 // goroutine (the partition's); Merge reads o and leaves it unchanged.
 type windowState interface {
 	AddEvent()
+	// ObserveFeatures records the features of the current event, as
+	// ObserveFeature of each in order would. fs is read during the call
+	// only.
+	ObserveFeatures(fs []Feature)
 	ObserveFeature(name string, v Value)
 	ObservePrediction(v Value)
 	ObserveLatency(ms float64)

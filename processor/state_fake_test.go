@@ -44,6 +44,12 @@ func (s *countState) ObserveFeature(name string, v Value) {
 	f.observe(v)
 }
 
+func (s *countState) ObserveFeatures(fs []Feature) {
+	for _, f := range fs {
+		s.ObserveFeature(f.Name, f.Value)
+	}
+}
+
 func (f *featCount) observe(v Value) {
 	switch v.Kind {
 	case Number:

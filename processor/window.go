@@ -74,9 +74,14 @@ type partitionEngine struct {
 	lastEvent int64 // processing time of the last prediction, ms
 
 	windows map[winKey]*window
-	join    *joinStore
-	out     []WindowResult
-	stats   EngineStats
+	// last is the window the last prediction went to, or nil: most
+	// events go where the previous one did, and comparing interned
+	// strings is cheaper than hashing the key. Cleared when windows are
+	// deleted.
+	last  *window
+	join  *joinStore
+	out   []WindowResult
+	stats EngineStats
 }
 
 const noTime = math.MinInt64
@@ -97,6 +102,9 @@ func floorDiv(a, b int64) int64 {
 func (e *partitionEngine) windowStart(ts int64) int64 { return floorDiv(ts, e.p.size) * e.p.size }
 
 func (e *partitionEngine) getWindow(k winKey, create bool) *window {
+	if w := e.last; w != nil && w.key == k {
+		return w
+	}
 	w := e.windows[k]
 	if w == nil && create {
 		st, bid := e.newState(k.model, k.version)
@@ -118,7 +126,10 @@ func (e *partitionEngine) prediction(ev *Event, now int64) {
 		e.advance(ev.TS-e.p.lateness, now)
 	}
 	k := winKey{ev.Model, ev.Version, e.windowStart(ev.TS)}
-	w := e.windows[k]
+	w := e.last
+	if w == nil || w.key != k {
+		w = e.windows[k]
+	}
 	if w != nil && w.dropped {
 		e.stats.LateEvents++
 		return
@@ -137,15 +148,14 @@ func (e *partitionEngine) prediction(ev *Event, now int64) {
 	if w == nil {
 		w = e.getWindow(k, true)
 	}
+	e.last = w
 	if w.baselineID == "" {
 		e.stats.NoBaseline++
 	}
 	st := w.state
 	w.snap = nil
 	st.AddEvent()
-	for i := range ev.Features {
-		st.ObserveFeature(ev.Features[i].Name, ev.Features[i].Value)
-	}
+	st.ObserveFeatures(ev.Features)
 	st.ObservePrediction(ev.Prediction)
 	if ev.HasLatency {
 		st.ObserveLatency(ev.LatencyMS)
@@ -261,6 +271,7 @@ func (e *partitionEngine) takeResults() []WindowResult {
 			delete(e.windows, k)
 		}
 	}
+	e.last = nil
 	out := e.out
 	e.out = nil
 	sortResults(out)

@@ -1,11 +1,15 @@
 package processor
 
 import (
+	"bytes"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/driftd/driftd/stats"
 )
 
 // streamMsg is one raw message of a synthetic stream.
@@ -364,5 +368,72 @@ func TestRestoreDropsUnrestorableWindow(t *testing.T) {
 	r.outcome(decodeOne(t, Outcome, `{"event_id":"a","model":"m","ts":1795428000000,"label":"1"}`), 1)
 	if r.stats.LateLabels != 1 {
 		t.Errorf("the dropped window's label should count as late, stats %+v", r.stats)
+	}
+}
+
+// TestStatsStateSlotsEqualNames: features fed through the slot cache
+// (ObserveFeatures) give the same state bytes as fed by name, with and
+// without a profile, when orders change, features come and go, and
+// values are missing, NaN or of the other kind.
+func TestStatsStateSlotsEqualNames(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	names := []string{"x", "y", "c", "d", "unknown"}
+	event := func() []Feature {
+		var fs []Feature
+		for _, n := range names {
+			if r.IntN(8) == 0 {
+				continue // absent
+			}
+			var v Value
+			switch k := r.IntN(12); {
+			case k == 0: // missing
+			case k == 1:
+				v = Value{Kind: Number, Num: math.NaN()}
+			case k == 2:
+				v = Value{Kind: String}
+			case (n == "c" || n == "d") == (k > 3):
+				v = Value{Kind: String, Str: fmt.Sprint("k", r.IntN(6))}
+			default:
+				v = Value{Kind: Number, Num: math.Round(r.NormFloat64()*100) / 10}
+			}
+			fs = append(fs, Feature{Name: n, Value: v})
+		}
+		if r.IntN(10) == 0 {
+			r.Shuffle(len(fs), func(i, j int) { fs[i], fs[j] = fs[j], fs[i] })
+		}
+		return fs
+	}
+	base := stats.NewWindowAccumulator(nil, stats.AccumulatorOptions{SketchExactLimit: -1})
+	for range 500 {
+		base.AddEvent()
+		for _, f := range event() {
+			if f.Name != "unknown" {
+				base.ObserveFeature(f.Name, sv(f.Value))
+			}
+		}
+	}
+	for _, p := range []*stats.Profile{nil, base.Profile(stats.DefaultBins)} {
+		bySlot := newStatsState(p, stats.AccumulatorOptions{})
+		byName := newStatsState(p, stats.AccumulatorOptions{})
+		for range 30_000 {
+			fs := event()
+			bySlot.AddEvent()
+			byName.AddEvent()
+			bySlot.ObserveFeatures(fs)
+			for _, f := range fs {
+				byName.ObserveFeature(f.Name, f.Value)
+			}
+		}
+		a, err := bySlot.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := byName.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("profile %v: states differ", p != nil)
+		}
 	}
 }
