@@ -254,25 +254,45 @@ func BenchmarkFlush(b *testing.B) {
 }
 
 // BenchmarkResults measures emitting a closed window of 400,000 events
-// that took a late label: "worker" is takeResults on the partition's
-// goroutine, "complete" the reports computed on the flush goroutine.
+// that took a late label: "worker" is takePendingResults on the
+// partition's goroutine, "complete" the reports then computed on the
+// flush goroutine (completeResults).
 func BenchmarkResults(b *testing.B) {
 	fb := newFlushBench(b)
 	fb.feed(400_000)
 	fb.e.advance(t0+2*time.Hour.Milliseconds(), 0) // closes the window
 	fb.e.takeResults()
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		b.StopTimer()
-		o := fb.outs[i%len(fb.outs)]
+	late := 0
+	pending := func(b *testing.B) []WindowResult {
+		o := fb.outs[late%len(fb.outs)]
 		o.HasPrediction, o.PredictionTS, o.Version, o.Prediction = true, t0, "v1", Value{Kind: String, Str: "1"}
-		o.EventID = fmt.Appendf(nil, "late-%d", i)
+		o.EventID = fmt.Appendf(nil, "late-%d", late)
+		late++
 		fb.e.outcome(&o, 0)
-		b.StartTimer()
-		if rs := fb.e.takeResults(); len(rs) != 1 || rs[0].Features == nil {
+		rs := fb.e.takePendingResults()
+		if len(rs) != 1 {
 			b.Fatalf("%d results", len(rs))
 		}
+		return rs
 	}
+	b.Run("worker", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			pending(b)
+		}
+	})
+	b.Run("complete", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			rs := pending(b)
+			b.StartTimer()
+			completeResults(rs)
+			if rs[0].Features == nil {
+				b.Fatal("no report")
+			}
+		}
+	})
 }
 
 // BenchmarkEngineEvent is the engine's part of an event, decoding aside:

@@ -58,6 +58,25 @@ type WindowResult struct {
 	LabelCoverage float64
 
 	Latency *LatencySummary
+
+	// pending is the state whose report fills Features, Prediction,
+	// Performance and Latency, nil once filled (see completeResults). The
+	// result owns it: nothing else reads or writes it.
+	pending windowState
+}
+
+// completeResults computes the reports of results taken with
+// takePendingResults. It may run on any goroutine, one call per slice.
+func completeResults(rs []WindowResult) {
+	for i := range rs {
+		r := &rs[i]
+		if r.pending == nil {
+			continue
+		}
+		rep := r.pending.Report()
+		r.Features, r.Prediction, r.Performance, r.Latency = rep.Features, rep.Prediction, rep.Performance, rep.Latency
+		r.pending = nil
+	}
 }
 
 // Metric is one number of a window, flattened for storage and rules.

@@ -18,6 +18,9 @@ type windowState interface {
 	ObserveLatency(ms float64)
 	ObserveOutcome(prediction Value, score float64, hasScore bool, target Value)
 	Merge(o windowState) error
+	// Clone returns a copy that shares nothing mutable with the state,
+	// for use on another goroutine.
+	Clone() windowState
 	MarshalBinary() ([]byte, error)
 	UnmarshalBinary(b []byte) error
 	Events() int64

@@ -109,6 +109,14 @@ func (f *featCount) merge(o *featCount) {
 	}
 }
 
+func (s *countState) Clone() windowState {
+	c := newCountState().(*countState)
+	if err := c.Merge(s); err != nil {
+		panic(err)
+	}
+	return c
+}
+
 func (s *countState) MarshalBinary() ([]byte, error) {
 	// countWire has no methods, so gob does not call back into MarshalBinary.
 	type countWire countState

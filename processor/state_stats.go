@@ -90,6 +90,10 @@ func (s *statsState) Merge(o windowState) error {
 	return s.acc.Merge(other.acc)
 }
 
+func (s *statsState) Clone() windowState {
+	return &statsState{acc: s.acc.Clone(), profiled: s.profiled}
+}
+
 func (s *statsState) MarshalBinary() ([]byte, error) {
 	return s.acc.MarshalBinary()
 }

@@ -246,6 +246,15 @@ func (e *partitionEngine) tick(now int64) {
 // takeResults emits every dirty window (and the rolling views containing
 // it) and returns the results, which the caller then owns.
 func (e *partitionEngine) takeResults() []WindowResult {
+	out := e.takePendingResults()
+	completeResults(out)
+	return out
+}
+
+// takePendingResults is takeResults without the reports, the costly part
+// (sorting sketches): each result holds a state of its own to report
+// from, and completeResults computes the reports, on any goroutine.
+func (e *partitionEngine) takePendingResults() []WindowResult {
 	var views map[winKey]bool
 	for _, w := range e.windows {
 		if !w.dirty {
@@ -285,25 +294,28 @@ func (e *partitionEngine) emit(w *window) bool {
 		return false
 	}
 	w.emitted = rev
-	e.out = append(e.out, e.result(w.key, e.p.size, rev, w.baselineID, w.late, w.state))
+	st := w.state
+	if !w.dropped {
+		// It may still take late labels while the report is computed.
+		st = st.Clone()
+	}
+	e.out = append(e.out, e.result(w.key, e.p.size, rev, w.baselineID, w.late, st))
 	return true
 }
 
+// result is a pending result (see takePendingResults) of st, which it
+// takes ownership of.
 func (e *partitionEngine) result(k winKey, span int64, rev uint64, baselineID string, late int64, st windowState) WindowResult {
-	rep := st.Report()
 	r := WindowResult{
 		ID: WindowID{Model: k.model, Version: k.version,
 			Start: time.UnixMilli(k.start).UTC(), End: time.UnixMilli(k.start + span).UTC()},
 		Revision:   rev,
 		BaselineID: baselineID,
 		// The event time the window was due to close: deterministic on replay.
-		ClosedAt:    time.UnixMilli(k.start + span + e.p.lateness).UTC(),
-		Events:      st.Events(),
-		LateEvents:  late,
-		Features:    rep.Features,
-		Prediction:  rep.Prediction,
-		Performance: rep.Performance,
-		Latency:     rep.Latency,
+		ClosedAt:   time.UnixMilli(k.start + span + e.p.lateness).UTC(),
+		Events:     st.Events(),
+		LateEvents: late,
+		pending:    st,
 	}
 	if r.Events > 0 {
 		// Outcomes carrying their own prediction may label predictions

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -434,6 +435,77 @@ func TestStatsStateSlotsEqualNames(t *testing.T) {
 		}
 		if !bytes.Equal(a, b) {
 			t.Errorf("profile %v: states differ", p != nil)
+		}
+	}
+}
+
+// TestPendingResultsCompletedElsewhere: results taken pending are
+// completed on another goroutine while the engine goes on taking late
+// labels into the same windows, and equal the results an identical engine
+// computes in place (run with -race: the results share nothing with it).
+func TestPendingResultsCompletedElsewhere(t *testing.T) {
+	cfg := testEngineConfig()
+	preds, outs := genStream(6000, 2, 40, 5)
+	d := NewDecoder(cfg.Limits, nil)
+	base := stats.NewWindowAccumulator(nil, stats.AccumulatorOptions{SketchExactLimit: -1})
+	for _, m := range preds[:2000] {
+		ev, _ := d.Decode(Prediction, m.b)
+		base.AddEvent()
+		for _, f := range ev.Features {
+			base.ObserveFeature(f.Name, sv(f.Value))
+		}
+		base.ObservePrediction(sv(ev.Prediction))
+	}
+	p := base.Profile(stats.DefaultBins)
+	f := func(string, string) (windowState, string) {
+		return newStatsState(p, stats.AccumulatorOptions{SketchExactLimit: 300}), "p"
+	}
+	async := newPartitionEngine(paramsFrom(&cfg), cfg.Join, f, 0)
+	inPlace := newPartitionEngine(paramsFrom(&cfg), cfg.Join, f, 0)
+	var batches [][]WindowResult
+	var want []WindowResult
+	done := make(chan struct{})
+	close(done)
+	// Outcomes trail by 14 s of event time, past the lateness: windows
+	// take labels after they closed and are emitted again.
+	for i, m := range interleave(preds, outs, 700) {
+		for _, e := range []*partitionEngine{async, inPlace} {
+			ev, err := d.Decode(m.kind, m.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.kind == Prediction {
+				e.prediction(ev, int64(i))
+			} else {
+				e.outcome(ev, int64(i))
+			}
+		}
+		if i%500 == 499 {
+			<-done
+			rs := async.takePendingResults()
+			batches = append(batches, rs)
+			done = make(chan struct{})
+			go func() { completeResults(rs); close(done) }()
+			want = append(want, inPlace.takeResults()...)
+		}
+	}
+	<-done
+	var got []WindowResult
+	for _, rs := range batches {
+		got = append(got, rs...)
+	}
+	ids := map[WindowID]int{}
+	for _, r := range got {
+		ids[r.ID]++
+	}
+	if len(got) != len(want) || len(ids) == len(got) {
+		t.Fatalf("%d results for %d windows, want %d results, some windows emitted again", len(got), len(ids), len(want))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			g, _ := json.Marshal(got[i])
+			w, _ := json.Marshal(want[i])
+			t.Fatalf("result %d (%v rev %d) differs:\n%s\n%s", i, got[i].ID, got[i].Revision, g, w)
 		}
 	}
 }

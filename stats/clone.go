@@ -30,6 +30,11 @@ func (w *WindowAccumulator) Clone() *WindowAccumulator {
 }
 
 func (f *featureAcc) clone(sortBuf *[]uint64) *featureAcc {
+	if f.isNum && f.base != nil && f.base.Sketch != nil {
+		// Computed here, on the original, so that every clone shares them
+		// instead of computing them for each report.
+		f.baselinePoints()
+	}
 	c := *f
 	c.sortBuf = sortBuf
 	// keys are derived from the profile's edges and never written.

@@ -87,12 +87,7 @@ func (f *featureAcc) numericReport(r *FeatureReport) {
 	// meaning), so the next report or checkpoint sorts only what came
 	// since; the profile's sketch is shared and only read.
 	f.sketch.sortLevel0()
-	if f.basePts == nil {
-		// The profile never changes: its points are computed once per
-		// window, not once per report.
-		f.basePts = b.Sketch.Points()
-	}
-	bp, cp := f.basePts, f.sketch.Points()
+	bp, cp := f.baselinePoints(), f.sketch.Points()
 	d := ksStatistic(bp, cp)
 	r.KS = &KSResult{Statistic: d, PValue: ksPValue(d, b.Count, f.count)}
 	wd := wasserstein1(bp, cp)
@@ -104,6 +99,16 @@ func (f *featureAcc) numericReport(r *FeatureReport) {
 	}
 	r.OutOfRangeRate = ptr(float64(f.outside) / float64(f.count))
 	r.Histogram = &Histogram{Edges: b.Edges, Baseline: b.BinCounts, Current: append([]int64(nil), f.bins...)}
+}
+
+// baselinePoints returns the points of the profile's sketch. The profile
+// never changes: they are computed once per window (and its clones), not
+// once per report.
+func (f *featureAcc) baselinePoints() []WeightedValue {
+	if f.basePts == nil {
+		f.basePts = f.base.Sketch.Points()
+	}
+	return f.basePts
 }
 
 func (f *featureAcc) categoricalReport(r *FeatureReport) {
