@@ -299,13 +299,20 @@ func (e *partitionEngine) emit(w *window) bool {
 		// It may still take late labels while the report is computed.
 		st = st.Clone()
 	}
-	e.out = append(e.out, e.result(w.key, e.p.size, rev, w.baselineID, w.late, st))
+	e.out = append(e.out, e.pendingResult(w.key, e.p.size, rev, w.baselineID, w.late, st))
 	return true
 }
 
-// result is a pending result (see takePendingResults) of st, which it
-// takes ownership of.
+// result is the complete result of st.
 func (e *partitionEngine) result(k winKey, span int64, rev uint64, baselineID string, late int64, st windowState) WindowResult {
+	r := []WindowResult{e.pendingResult(k, span, rev, baselineID, late, st)}
+	completeResults(r)
+	return r[0]
+}
+
+// pendingResult is a pending result (see takePendingResults) of st, which
+// it takes ownership of.
+func (e *partitionEngine) pendingResult(k winKey, span int64, rev uint64, baselineID string, late int64, st windowState) WindowResult {
 	r := WindowResult{
 		ID: WindowID{Model: k.model, Version: k.version,
 			Start: time.UnixMilli(k.start).UTC(), End: time.UnixMilli(k.start + span).UTC()},
@@ -340,5 +347,5 @@ func (e *partitionEngine) rollingView(last winKey) WindowResult {
 		rev += w.revision()
 		late += w.late
 	}
-	return e.result(winKey{last.model, last.version, first}, e.p.rolling*e.p.size, rev, bid, late, st)
+	return e.pendingResult(winKey{last.model, last.version, first}, e.p.rolling*e.p.size, rev, bid, late, st)
 }
