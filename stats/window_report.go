@@ -42,6 +42,24 @@ func (w *WindowAccumulator) Report() WindowReport {
 	return r
 }
 
+// ReportOutcomes is the part of Report that outcomes change: the
+// performance report and, when the window has it, the report of the
+// TargetFeature pseudo-feature. Between two reports that saw the same
+// Events, only outcomes can have been observed (an event's features and
+// prediction are observed after its AddEvent), so the earlier report with
+// these two parts replaced is the later Report, without recomputing every
+// feature's measures.
+func (w *WindowAccumulator) ReportOutcomes() (perf *PerformanceReport, target FeatureReport, hasTarget bool) {
+	if f := w.feats[TargetFeature]; f != nil {
+		baseRows := int64(0)
+		if w.profile != nil {
+			baseRows = w.profile.Rows
+		}
+		target, hasTarget = f.report(w.events, baseRows), true
+	}
+	return w.perf.report(), target, hasTarget
+}
+
 func rate(missing, total int64) *float64 {
 	if total <= 0 {
 		return nil
