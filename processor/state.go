@@ -26,6 +26,10 @@ type windowState interface {
 	Events() int64
 	Labelled() int64
 	Report() windowReport
+	// ReportOutcomes is Report for a state that has only observed
+	// outcomes since prev was its Report (Events is the same): prev with
+	// what outcomes change recomputed, much cheaper than Report.
+	ReportOutcomes(prev windowReport) windowReport
 }
 
 // windowReport mirrors stats.WindowReport.

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/driftd/driftd/stats"
 )
@@ -100,6 +101,17 @@ func (s *statsState) MarshalBinary() ([]byte, error) {
 
 func (s *statsState) UnmarshalBinary(b []byte) error {
 	return s.acc.UnmarshalBinary(b)
+}
+
+func (s *statsState) ReportOutcomes(prev windowReport) windowReport {
+	perf, target, ok := s.acc.ReportOutcomes()
+	r := prev
+	r.Performance = perf
+	r.Features = maps.Clone(prev.Features)
+	if ok {
+		r.Features[stats.TargetFeature] = target
+	}
+	return r
 }
 
 func (s *statsState) Report() windowReport {

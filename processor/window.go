@@ -43,6 +43,8 @@ type window struct {
 	// state changed since: most retained windows are closed and quiet, so
 	// a checkpoint re-encodes only the few that took events.
 	snap []byte
+	// reports speeds up the window's reports after the first.
+	reports *reportBox
 }
 
 // revision is derived from content, not from emission count: 1 + labels +
@@ -108,7 +110,7 @@ func (e *partitionEngine) getWindow(k winKey, create bool) *window {
 	w := e.windows[k]
 	if w == nil && create {
 		st, bid := e.newState(k.model, k.version)
-		w = &window{key: k, state: st, baselineID: bid}
+		w = &window{key: k, state: st, baselineID: bid, reports: &reportBox{}}
 		e.windows[k] = w
 		if end := k.start + e.p.size; e.nextCheck == noTime || end < e.nextCheck {
 			e.nextCheck = end
@@ -299,7 +301,9 @@ func (e *partitionEngine) emit(w *window) bool {
 		// It may still take late labels while the report is computed.
 		st = st.Clone()
 	}
-	e.out = append(e.out, e.pendingResult(w.key, e.p.size, rev, w.baselineID, w.late, st))
+	r := e.pendingResult(w.key, e.p.size, rev, w.baselineID, w.late, st)
+	r.reports = w.reports
+	e.out = append(e.out, r)
 	return true
 }
 
