@@ -81,14 +81,14 @@ type featureAcc struct {
 	// Welford running moments: the profile's mean and std once the sketch
 	// is no longer exact.
 	mean, m2 float64
-	// basePts caches base.Sketch.Points() for reports; shared by clones
-	// (never written once set).
-	basePts []WeightedValue
 
 	name    string
 	slot    int32     // index in WindowAccumulator.slots; -1 for the prediction
 	typ     string    // "" until the first value when there is no baseline
 	sortBuf *[]uint64 // the window's compaction buffer
+	// basePts caches base.Sketch.Points() for reports; shared by clones
+	// (never written once set).
+	basePts []WeightedValue
 }
 
 // NewWindowAccumulator returns an empty window for profile p. With a nil
