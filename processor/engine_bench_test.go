@@ -1,7 +1,9 @@
 package processor
 
 import (
+	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"strconv"
@@ -9,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/driftd/driftd/stats"
 )
 
 // benchOutcome is the outcome of benchPrediction(i).
@@ -133,4 +137,172 @@ func peakRSSMiB() float64 {
 		}
 	}
 	return 0
+}
+
+// flushBench is a partition engine with one model of 10 numeric and 10
+// categorical features against a baseline, as in the end-to-end benchmark.
+type flushBench struct {
+	e    *partitionEngine
+	evs  []Event
+	outs []Event
+	n    int
+}
+
+func newFlushBench(b *testing.B) *flushBench {
+	r := rand.New(rand.NewPCG(7, 8))
+	names := make([]string, 20)
+	for i := range 10 {
+		names[i], names[10+i] = fmt.Sprintf("num_%02d", i), fmt.Sprintf("cat_%02d", i)
+	}
+	row := func(shift float64) []Feature {
+		fs := make([]Feature, 20)
+		for i := range 10 {
+			fs[i] = Feature{names[i], Value{Kind: Number, Num: float64(i) + shift + r.NormFloat64()}}
+			fs[10+i] = Feature{names[10+i], Value{Kind: String, Str: fmt.Sprintf("c%d", r.IntN(8+i))}}
+		}
+		return fs
+	}
+	base := stats.NewWindowAccumulator(nil, stats.AccumulatorOptions{SketchExactLimit: -1})
+	for range 20_000 {
+		base.AddEvent()
+		for _, f := range row(0) {
+			base.ObserveFeature(f.Name, stats.Value{Kind: stats.ValueKind(f.Value.Kind), Num: f.Value.Num, Str: f.Value.Str})
+		}
+		base.ObservePrediction(stats.StringValue("1"))
+	}
+	p0 := base.Profile(stats.DefaultBins)
+	p0.Model, p0.Version, p0.Task, p0.PositiveLabel = "bench", "v1", stats.Binary, "1"
+	// Through its file format, as driftd loads it.
+	var buf bytes.Buffer
+	if err := p0.Write(&buf); err != nil {
+		b.Fatal(err)
+	}
+	p, err := stats.ReadProfile(&buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := testEngineConfig()
+	cfg.Window.Size = time.Hour
+	cfg.Window.RollingWindows = 0
+	f := func(string, string) (windowState, string) {
+		return newStatsState(p, stats.AccumulatorOptions{MaxCategories: cfg.Limits.MaxCategories}), "bench@1"
+	}
+	fb := &flushBench{e: newPartitionEngine(paramsFrom(&cfg), cfg.Join, f, 0)}
+	for i := range 4096 {
+		id := fmt.Appendf(nil, "evt-%08d", i)
+		fb.evs = append(fb.evs, Event{Kind: Prediction, EventID: id, Model: "bench", Version: "v1",
+			TS: t0, Features: row(0.2), Prediction: Value{Kind: String, Str: fmt.Sprint(i % 2)},
+			Score: r.Float64(), HasScore: true, LatencyMS: 3 + r.ExpFloat64(), HasLatency: true})
+		fb.outs = append(fb.outs, Event{Kind: Outcome, EventID: id, Model: "bench", TS: t0, Label: Value{Kind: String, Str: fmt.Sprint(r.IntN(2))}})
+	}
+	return fb
+}
+
+// feed applies n predictions, each followed 20 events later by its outcome.
+func (fb *flushBench) feed(n int) {
+	for range n {
+		i := fb.n
+		ev := fb.evs[i%len(fb.evs)]
+		ev.TS = t0 + int64(i/1000) // 1,000 events a millisecond: all in one window
+		fb.e.prediction(&ev, 0)
+		if i >= 20 {
+			fb.e.outcome(&fb.outs[(i-20)%len(fb.outs)], 0)
+		}
+		fb.n++
+	}
+}
+
+// BenchmarkFlush measures a checkpoint of a partition whose open window
+// holds events events: "worker" is what the partition's goroutine spends
+// (freeze), "encode" what the flush goroutine then spends. Each op first
+// applies 100 events, so the open window has changed, as it always has.
+func BenchmarkFlush(b *testing.B) {
+	for _, events := range []int{20_000, 400_000} {
+		fb := newFlushBench(b)
+		fb.feed(events)
+		b.Run(fmt.Sprintf("events=%d/worker", events), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				fb.feed(100)
+				b.StartTimer()
+				if _, err := fb.e.freeze(1, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("events=%d/encode", events), func(b *testing.B) {
+			b.ReportAllocs()
+			var size int
+			for b.Loop() {
+				b.StopTimer()
+				fb.feed(100)
+				s, err := fb.e.freeze(1, 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				enc, err := s.encode()
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(enc)
+			}
+			b.ReportMetric(float64(size), "bytes")
+		})
+	}
+}
+
+// BenchmarkResults measures emitting a closed window of 400,000 events
+// that took a late label: "worker" is takePendingResults on the
+// partition's goroutine, "complete" the reports then computed on the
+// flush goroutine (completeResults).
+func BenchmarkResults(b *testing.B) {
+	fb := newFlushBench(b)
+	fb.feed(400_000)
+	fb.e.advance(t0+2*time.Hour.Milliseconds(), 0) // closes the window
+	fb.e.takeResults()
+	late := 0
+	pending := func(b *testing.B) []WindowResult {
+		o := fb.outs[late%len(fb.outs)]
+		o.HasPrediction, o.PredictionTS, o.Version, o.Prediction = true, t0, "v1", Value{Kind: String, Str: "1"}
+		o.EventID = fmt.Appendf(nil, "late-%d", late)
+		late++
+		fb.e.outcome(&o, 0)
+		rs := fb.e.takePendingResults()
+		if len(rs) != 1 {
+			b.Fatalf("%d results", len(rs))
+		}
+		return rs
+	}
+	b.Run("worker", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			pending(b)
+		}
+	})
+	b.Run("complete", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			rs := pending(b)
+			b.StartTimer()
+			completeResults(rs)
+			if rs[0].Features == nil {
+				b.Fatal("no report")
+			}
+		}
+	})
+}
+
+// BenchmarkEngineEvent is the engine's part of an event, decoding aside:
+// one prediction of 10 numeric and 10 categorical features against a
+// baseline, and the outcome of the prediction 20 events earlier.
+func BenchmarkEngineEvent(b *testing.B) {
+	fb := newFlushBench(b)
+	fb.feed(2 * stats.DefaultSketchExactLimit)
+	b.ReportAllocs()
+	for b.Loop() {
+		fb.feed(1)
+	}
 }

@@ -6,6 +6,7 @@ package processor
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/driftd/driftd/stats"
@@ -58,6 +59,62 @@ type WindowResult struct {
 	LabelCoverage float64
 
 	Latency *LatencySummary
+
+	// pending is the state whose report fills Features, Prediction,
+	// Performance and Latency, nil once filled (see completeResults). The
+	// result owns it: nothing else reads or writes it.
+	pending windowState
+	// reports is the window's, nil for a rolling view.
+	reports *reportBox
+}
+
+// completeResults computes the reports of results taken with
+// takePendingResults. It may run on any goroutine, one call per slice.
+func completeResults(rs []WindowResult) {
+	for i := range rs {
+		r := &rs[i]
+		if r.pending == nil {
+			continue
+		}
+		var rep windowReport
+		if r.reports != nil {
+			rep = r.reports.report(r.pending)
+		} else {
+			rep = r.pending.Report()
+		}
+		r.Features, r.Prediction, r.Performance, r.Latency = rep.Features, rep.Prediction, rep.Performance, rep.Latency
+		r.pending, r.reports = nil, nil
+	}
+}
+
+// reportBox keeps a window's last report and the events its state had.
+// A closed window is emitted again each time late labels arrive; its
+// events are then unchanged, so only what outcomes change is recomputed
+// (windowState.ReportOutcomes). The results of a window are completed one
+// flush after another, but the lock keeps the box safe whoever completes
+// them; and the shortcut is right in any order, as equal events mean
+// equal state but for outcomes.
+type reportBox struct {
+	mu     sync.Mutex
+	ok     bool
+	events int64
+	rep    windowReport
+}
+
+// report returns st's report, through the last one when st has the same
+// events. Reports share the FeatureReports they did not recompute: their
+// pointers are read-only.
+func (b *reportBox) report(st windowState) windowReport {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := st.Events()
+	if b.ok && b.events == n {
+		b.rep = st.ReportOutcomes(b.rep)
+	} else {
+		b.rep = st.Report()
+	}
+	b.events, b.ok = n, true
+	return b.rep
 }
 
 // Metric is one number of a window, flattened for storage and rules.

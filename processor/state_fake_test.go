@@ -44,6 +44,12 @@ func (s *countState) ObserveFeature(name string, v Value) {
 	f.observe(v)
 }
 
+func (s *countState) ObserveFeatures(fs []Feature) {
+	for _, f := range fs {
+		s.ObserveFeature(f.Name, f.Value)
+	}
+}
+
 func (f *featCount) observe(v Value) {
 	switch v.Kind {
 	case Number:
@@ -103,6 +109,14 @@ func (f *featCount) merge(o *featCount) {
 	}
 }
 
+func (s *countState) Clone() windowState {
+	c := newCountState().(*countState)
+	if err := c.Merge(s); err != nil {
+		panic(err)
+	}
+	return c
+}
+
 func (s *countState) MarshalBinary() ([]byte, error) {
 	// countWire has no methods, so gob does not call back into MarshalBinary.
 	type countWire countState
@@ -125,6 +139,9 @@ func (s *countState) UnmarshalBinary(b []byte) error {
 
 func (s *countState) Events() int64   { return s.N }
 func (s *countState) Labelled() int64 { return s.Labels }
+
+// ReportOutcomes has no shortcut here: the fake is small.
+func (s *countState) ReportOutcomes(windowReport) windowReport { return s.Report() }
 
 func (s *countState) Report() windowReport {
 	r := windowReport{Features: make(map[string]stats.FeatureReport, len(s.Feat))}

@@ -43,6 +43,8 @@ type window struct {
 	// state changed since: most retained windows are closed and quiet, so
 	// a checkpoint re-encodes only the few that took events.
 	snap []byte
+	// reports speeds up the window's reports after the first.
+	reports *reportBox
 }
 
 // revision is derived from content, not from emission count: 1 + labels +
@@ -74,9 +76,14 @@ type partitionEngine struct {
 	lastEvent int64 // processing time of the last prediction, ms
 
 	windows map[winKey]*window
-	join    *joinStore
-	out     []WindowResult
-	stats   EngineStats
+	// last is the window the last prediction went to, or nil: most
+	// events go where the previous one did, and comparing interned
+	// strings is cheaper than hashing the key. Cleared when windows are
+	// deleted.
+	last  *window
+	join  *joinStore
+	out   []WindowResult
+	stats EngineStats
 }
 
 const noTime = math.MinInt64
@@ -97,10 +104,13 @@ func floorDiv(a, b int64) int64 {
 func (e *partitionEngine) windowStart(ts int64) int64 { return floorDiv(ts, e.p.size) * e.p.size }
 
 func (e *partitionEngine) getWindow(k winKey, create bool) *window {
+	if w := e.last; w != nil && w.key == k {
+		return w
+	}
 	w := e.windows[k]
 	if w == nil && create {
 		st, bid := e.newState(k.model, k.version)
-		w = &window{key: k, state: st, baselineID: bid}
+		w = &window{key: k, state: st, baselineID: bid, reports: &reportBox{}}
 		e.windows[k] = w
 		if end := k.start + e.p.size; e.nextCheck == noTime || end < e.nextCheck {
 			e.nextCheck = end
@@ -118,7 +128,10 @@ func (e *partitionEngine) prediction(ev *Event, now int64) {
 		e.advance(ev.TS-e.p.lateness, now)
 	}
 	k := winKey{ev.Model, ev.Version, e.windowStart(ev.TS)}
-	w := e.windows[k]
+	w := e.last
+	if w == nil || w.key != k {
+		w = e.windows[k]
+	}
 	if w != nil && w.dropped {
 		e.stats.LateEvents++
 		return
@@ -137,15 +150,14 @@ func (e *partitionEngine) prediction(ev *Event, now int64) {
 	if w == nil {
 		w = e.getWindow(k, true)
 	}
+	e.last = w
 	if w.baselineID == "" {
 		e.stats.NoBaseline++
 	}
 	st := w.state
 	w.snap = nil
 	st.AddEvent()
-	for i := range ev.Features {
-		st.ObserveFeature(ev.Features[i].Name, ev.Features[i].Value)
-	}
+	st.ObserveFeatures(ev.Features)
 	st.ObservePrediction(ev.Prediction)
 	if ev.HasLatency {
 		st.ObserveLatency(ev.LatencyMS)
@@ -236,6 +248,15 @@ func (e *partitionEngine) tick(now int64) {
 // takeResults emits every dirty window (and the rolling views containing
 // it) and returns the results, which the caller then owns.
 func (e *partitionEngine) takeResults() []WindowResult {
+	out := e.takePendingResults()
+	completeResults(out)
+	return out
+}
+
+// takePendingResults is takeResults without the reports, the costly part
+// (sorting sketches): each result holds a state of its own to report
+// from, and completeResults computes the reports, on any goroutine.
+func (e *partitionEngine) takePendingResults() []WindowResult {
 	var views map[winKey]bool
 	for _, w := range e.windows {
 		if !w.dirty {
@@ -261,6 +282,7 @@ func (e *partitionEngine) takeResults() []WindowResult {
 			delete(e.windows, k)
 		}
 	}
+	e.last = nil
 	out := e.out
 	e.out = nil
 	sortResults(out)
@@ -274,25 +296,37 @@ func (e *partitionEngine) emit(w *window) bool {
 		return false
 	}
 	w.emitted = rev
-	e.out = append(e.out, e.result(w.key, e.p.size, rev, w.baselineID, w.late, w.state))
+	st := w.state
+	if !w.dropped {
+		// It may still take late labels while the report is computed.
+		st = st.Clone()
+	}
+	r := e.pendingResult(w.key, e.p.size, rev, w.baselineID, w.late, st)
+	r.reports = w.reports
+	e.out = append(e.out, r)
 	return true
 }
 
+// result is the complete result of st.
 func (e *partitionEngine) result(k winKey, span int64, rev uint64, baselineID string, late int64, st windowState) WindowResult {
-	rep := st.Report()
+	r := []WindowResult{e.pendingResult(k, span, rev, baselineID, late, st)}
+	completeResults(r)
+	return r[0]
+}
+
+// pendingResult is a pending result (see takePendingResults) of st, which
+// it takes ownership of.
+func (e *partitionEngine) pendingResult(k winKey, span int64, rev uint64, baselineID string, late int64, st windowState) WindowResult {
 	r := WindowResult{
 		ID: WindowID{Model: k.model, Version: k.version,
 			Start: time.UnixMilli(k.start).UTC(), End: time.UnixMilli(k.start + span).UTC()},
 		Revision:   rev,
 		BaselineID: baselineID,
 		// The event time the window was due to close: deterministic on replay.
-		ClosedAt:    time.UnixMilli(k.start + span + e.p.lateness).UTC(),
-		Events:      st.Events(),
-		LateEvents:  late,
-		Features:    rep.Features,
-		Prediction:  rep.Prediction,
-		Performance: rep.Performance,
-		Latency:     rep.Latency,
+		ClosedAt:   time.UnixMilli(k.start + span + e.p.lateness).UTC(),
+		Events:     st.Events(),
+		LateEvents: late,
+		pending:    st,
 	}
 	if r.Events > 0 {
 		// Outcomes carrying their own prediction may label predictions
@@ -317,5 +351,5 @@ func (e *partitionEngine) rollingView(last winKey) WindowResult {
 		rev += w.revision()
 		late += w.late
 	}
-	return e.result(winKey{last.model, last.version, first}, e.p.rolling*e.p.size, rev, bid, late, st)
+	return e.pendingResult(winKey{last.model, last.version, first}, e.p.rolling*e.p.size, rev, bid, late, st)
 }

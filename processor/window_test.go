@@ -1,11 +1,16 @@
 package processor
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/driftd/driftd/stats"
 )
 
 // streamMsg is one raw message of a synthetic stream.
@@ -364,5 +369,149 @@ func TestRestoreDropsUnrestorableWindow(t *testing.T) {
 	r.outcome(decodeOne(t, Outcome, `{"event_id":"a","model":"m","ts":1795428000000,"label":"1"}`), 1)
 	if r.stats.LateLabels != 1 {
 		t.Errorf("the dropped window's label should count as late, stats %+v", r.stats)
+	}
+}
+
+// TestStatsStateSlotsEqualNames: features fed through the slot cache
+// (ObserveFeatures) give the same state bytes as fed by name, with and
+// without a profile, when orders change, features come and go, and
+// values are missing, NaN or of the other kind.
+func TestStatsStateSlotsEqualNames(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	names := []string{"x", "y", "c", "d", "unknown"}
+	event := func() []Feature {
+		var fs []Feature
+		for _, n := range names {
+			if r.IntN(8) == 0 {
+				continue // absent
+			}
+			var v Value
+			switch k := r.IntN(12); {
+			case k == 0: // missing
+			case k == 1:
+				v = Value{Kind: Number, Num: math.NaN()}
+			case k == 2:
+				v = Value{Kind: String}
+			case (n == "c" || n == "d") == (k > 3):
+				v = Value{Kind: String, Str: fmt.Sprint("k", r.IntN(6))}
+			default:
+				v = Value{Kind: Number, Num: math.Round(r.NormFloat64()*100) / 10}
+			}
+			fs = append(fs, Feature{Name: n, Value: v})
+		}
+		if r.IntN(10) == 0 {
+			r.Shuffle(len(fs), func(i, j int) { fs[i], fs[j] = fs[j], fs[i] })
+		}
+		return fs
+	}
+	base := stats.NewWindowAccumulator(nil, stats.AccumulatorOptions{SketchExactLimit: -1})
+	for range 500 {
+		base.AddEvent()
+		for _, f := range event() {
+			if f.Name != "unknown" {
+				base.ObserveFeature(f.Name, sv(f.Value))
+			}
+		}
+	}
+	for _, p := range []*stats.Profile{nil, base.Profile(stats.DefaultBins)} {
+		bySlot := newStatsState(p, stats.AccumulatorOptions{})
+		byName := newStatsState(p, stats.AccumulatorOptions{})
+		for range 30_000 {
+			fs := event()
+			bySlot.AddEvent()
+			byName.AddEvent()
+			bySlot.ObserveFeatures(fs)
+			for _, f := range fs {
+				byName.ObserveFeature(f.Name, f.Value)
+			}
+		}
+		a, err := bySlot.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := byName.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("profile %v: states differ", p != nil)
+		}
+	}
+}
+
+// TestPendingResultsCompletedElsewhere: results taken pending are
+// completed on another goroutine while the engine goes on taking late
+// labels into the same windows (run with -race: the results share nothing
+// with it), and equal the results an identical engine computes in place
+// and in full (no reportBox shortcut for windows emitted again).
+func TestPendingResultsCompletedElsewhere(t *testing.T) {
+	cfg := testEngineConfig()
+	preds, outs := genStream(6000, 2, 40, 5)
+	d := NewDecoder(cfg.Limits, nil)
+	base := stats.NewWindowAccumulator(nil, stats.AccumulatorOptions{SketchExactLimit: -1})
+	for _, m := range preds[:2000] {
+		ev, _ := d.Decode(Prediction, m.b)
+		base.AddEvent()
+		for _, f := range ev.Features {
+			base.ObserveFeature(f.Name, sv(f.Value))
+		}
+		base.ObservePrediction(sv(ev.Prediction))
+	}
+	p := base.Profile(stats.DefaultBins)
+	f := func(string, string) (windowState, string) {
+		return newStatsState(p, stats.AccumulatorOptions{SketchExactLimit: 300}), "p"
+	}
+	async := newPartitionEngine(paramsFrom(&cfg), cfg.Join, f, 0)
+	inPlace := newPartitionEngine(paramsFrom(&cfg), cfg.Join, f, 0)
+	var batches [][]WindowResult
+	var want []WindowResult
+	done := make(chan struct{})
+	close(done)
+	// Outcomes trail by 14 s of event time, past the lateness: windows
+	// take labels after they closed and are emitted again.
+	for i, m := range interleave(preds, outs, 700) {
+		for _, e := range []*partitionEngine{async, inPlace} {
+			ev, err := d.Decode(m.kind, m.b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.kind == Prediction {
+				e.prediction(ev, int64(i))
+			} else {
+				e.outcome(ev, int64(i))
+			}
+		}
+		if i%500 == 499 {
+			<-done
+			rs := async.takePendingResults()
+			batches = append(batches, rs)
+			done = make(chan struct{})
+			go func() { completeResults(rs); close(done) }()
+			full := inPlace.takePendingResults()
+			for i := range full {
+				full[i].reports = nil // every report computed in full
+			}
+			completeResults(full)
+			want = append(want, full...)
+		}
+	}
+	<-done
+	var got []WindowResult
+	for _, rs := range batches {
+		got = append(got, rs...)
+	}
+	ids := map[WindowID]int{}
+	for _, r := range got {
+		ids[r.ID]++
+	}
+	if len(got) != len(want) || len(ids) == len(got) {
+		t.Fatalf("%d results for %d windows, want %d results, some windows emitted again", len(got), len(ids), len(want))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			g, _ := json.Marshal(got[i])
+			w, _ := json.Marshal(want[i])
+			t.Fatalf("result %d (%v rev %d) differs:\n%s\n%s", i, got[i].ID, got[i].Revision, g, w)
+		}
 	}
 }

@@ -472,7 +472,8 @@ func (w *worker) startFlush(commit bool) error {
 	if w.inflight != nil {
 		panic("processor: flush started while another is in flight")
 	}
-	results := w.eng.takeResults()
+	// Reports are computed by write, off this goroutine.
+	results := w.eng.takePendingResults()
 	if w.processed == 0 && len(results) == 0 {
 		return nil
 	}
@@ -507,6 +508,7 @@ func (w *worker) write(ctx context.Context, job *flushJob) error {
 			return err
 		}
 	}
+	completeResults(job.results)
 	if err := w.r.deliver(ctx, job.results); err != nil {
 		return err
 	}

@@ -86,6 +86,9 @@ type featureAcc struct {
 	slot    int32     // index in WindowAccumulator.slots; -1 for the prediction
 	typ     string    // "" until the first value when there is no baseline
 	sortBuf *[]uint64 // the window's compaction buffer
+	// basePts caches base.Sketch.Points() for reports; shared by clones
+	// (never written once set).
+	basePts []WeightedValue
 }
 
 // NewWindowAccumulator returns an empty window for profile p. With a nil
@@ -349,8 +352,14 @@ func (w *WindowAccumulator) ObserveOutcome(prediction Value, score float64, hasS
 	if !okT || !okP {
 		return
 	}
-	tn, okTN := target.number()
-	pn, okPN := prediction.number()
+	var tn, pn float64
+	var okTN, okPN bool
+	if task := w.perf.task; task != Binary && task != Multiclass || w.targetTask() == Regression {
+		// Only regression (fixed or inferred) reads labels as numbers;
+		// parsing them was most of a classification outcome's cost.
+		tn, okTN = target.number()
+		pn, okPN = prediction.number()
+	}
 	if hasScore && (math.IsNaN(score) || math.IsInf(score, 0)) {
 		hasScore = false
 	}
@@ -367,12 +376,16 @@ func (w *WindowAccumulator) ObserveOutcome(prediction Value, score float64, hasS
 // while the share of each label moves.
 const TargetFeature = "__target__"
 
-func (w *WindowAccumulator) observeTarget(text string, num float64, isNum bool) {
-	task := w.opts.Task
-	if task == "" && w.profile != nil {
-		task = w.profile.Task
+// targetTask is the task that decides how the target is measured.
+func (w *WindowAccumulator) targetTask() string {
+	if w.opts.Task == "" && w.profile != nil {
+		return w.profile.Task
 	}
-	if task == Regression {
+	return w.opts.Task
+}
+
+func (w *WindowAccumulator) observeTarget(text string, num float64, isNum bool) {
+	if w.targetTask() == Regression {
 		if isNum {
 			w.ObserveFeature(TargetFeature, Value{Kind: Number, Num: num})
 		}

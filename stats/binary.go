@@ -20,7 +20,7 @@ const (
 
 // MarshalBinary encodes the window's state for a checkpoint.
 func (w *WindowAccumulator) MarshalBinary() ([]byte, error) {
-	e := &encoder{b: make([]byte, 0, 1024)}
+	e := &encoder{b: make([]byte, 0, w.sizeHint())}
 	e.b = append(e.b, accumulatorMagic...)
 	e.uvarint(accumulatorFormat)
 	e.varint(w.events)
@@ -35,6 +35,42 @@ func (w *WindowAccumulator) MarshalBinary() ([]byte, error) {
 	w.perf.encode(e)
 	w.lat.encode(e)
 	return e.b, nil
+}
+
+// sizeHint is about the encoded size: most of it is sketch values, so the
+// buffer is allocated once instead of doubling through the megabytes.
+func (w *WindowAccumulator) sizeHint() int {
+	n := 1024 + w.pred.sizeHint() + w.lat.sizeHint()
+	for _, f := range w.slots {
+		n += f.sizeHint()
+	}
+	for _, s := range w.perf.scores {
+		if s != nil {
+			n += s.sizeHint()
+		}
+	}
+	return n
+}
+
+func (f *featureAcc) sizeHint() int {
+	n := 64 + len(f.name) + 10*len(f.bins)
+	if f.sketch != nil {
+		n += f.sketch.sizeHint()
+	}
+	if f.cats != nil {
+		for _, c := range f.cats.names {
+			n += len(c) + 12
+		}
+	}
+	return n
+}
+
+func (s *Sketch) sizeHint() int {
+	n := 16
+	for _, lv := range s.levels {
+		n += 8*len(lv) + 12
+	}
+	return n
 }
 
 // UnmarshalBinary restores a state written by MarshalBinary into a window
@@ -160,12 +196,12 @@ func (f *featureAcc) decode(d *decoder, exactLimit int) {
 func (s *Sketch) encode(e *encoder) {
 	e.varint(s.n)
 	e.uvarint(uint64(len(s.levels)))
+	// Order within a level carries no meaning; sorted bytes are
+	// canonical. Levels above 0 are kept sorted; level 0 is sorted here.
+	s.sortLevel0()
 	for h, lv := range s.levels {
-		slices.Sort(lv) // order within a level carries no meaning; sorted bytes are canonical
 		e.uvarint(uint64(len(lv)))
-		for _, v := range lv {
-			e.f64(v)
-		}
+		e.f64s(lv)
 		e.bool(s.flips[h])
 	}
 }
@@ -303,7 +339,17 @@ type encoder struct{ b []byte }
 func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
 func (e *encoder) varint(v int64)   { e.b = binary.AppendVarint(e.b, v) }
 func (e *encoder) f64(v float64)    { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(v)) }
-func (e *encoder) str(s string)     { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
+
+// f64s writes vs as e.f64 would, one at a time, with one bounds check.
+func (e *encoder) f64s(vs []float64) {
+	n := len(e.b)
+	e.b = slices.Grow(e.b, 8*len(vs))[:n+8*len(vs)]
+	out := e.b[n:]
+	for i, v := range vs {
+		binary.LittleEndian.PutUint64(out[8*i:8*i+8], math.Float64bits(v))
+	}
+}
+func (e *encoder) str(s string) { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
 func (e *encoder) bool(v bool) {
 	if v {
 		e.b = append(e.b, 1)

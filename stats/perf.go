@@ -283,7 +283,12 @@ func (a *perfAccumulator) rocAUC(pos int32) *float64 {
 
 // mergePoints merges two sorted weighted samples into one.
 func mergePoints(a, b []WeightedValue) []WeightedValue {
-	out := make([]WeightedValue, 0, len(a)+len(b))
+	return mergePointsInto(make([]WeightedValue, 0, len(a)+len(b)), a, b)
+}
+
+// mergePointsInto is mergePoints appending to out, which must not overlap
+// a or b.
+func mergePointsInto(out, a, b []WeightedValue) []WeightedValue {
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		switch {

@@ -2,6 +2,8 @@ package stats
 
 import (
 	"encoding/json"
+	"maps"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -55,5 +57,41 @@ func TestReportJSONShape(t *testing.T) {
 	}
 	if !out.ScoreGiven || out.ROCAUC == nil || *out.ROCAUC != 0.5 || *out.F1 != 0.25 || out.Support != 4 {
 		t.Errorf("round trip gave %+v", out)
+	}
+}
+
+// TestReportOutcomesPatchesReport: after outcomes alone, the earlier
+// report with ReportOutcomes' parts replaced is the new report, with and
+// without a profile.
+func TestReportOutcomesPatchesReport(t *testing.T) {
+	for _, p := range []*Profile{nil, testProfile(t)} {
+		r := rand.New(rand.NewPCG(51, 52))
+		w := NewWindowAccumulator(p, AccumulatorOptions{SketchExactLimit: 500})
+		evs := randomEvents(r, 3000, 0.5)
+		for i := range evs {
+			evs[i].outcome = false
+		}
+		feedEvents(w, evs)
+		for round := range 3 {
+			before := w.Report()
+			for _, e := range evs[round*700 : round*700+700] {
+				w.ObserveOutcome(e.pred, e.score, e.hasScore, e.target)
+			}
+			perf, target, ok := w.ReportOutcomes()
+			patched := before
+			patched.Features = maps.Clone(before.Features)
+			patched.Performance = perf
+			if ok {
+				patched.Features[TargetFeature] = target
+			}
+			got, _ := json.Marshal(patched)
+			want, _ := json.Marshal(w.Report())
+			if !ok {
+				t.Fatalf("profile %v: no target report after outcomes", p != nil)
+			}
+			if string(got) != string(want) {
+				t.Fatalf("profile %v, round %d: patched report differs\n%s\n%s", p != nil, round, got, want)
+			}
+		}
 	}
 }

@@ -143,6 +143,44 @@ func (s *Sketch) pushSorted(h int, src []float64) {
 	s.levels[h] = lv
 }
 
+// sortLevel0 sorts level 0 in place. The order of its values carries no
+// meaning, so each encoding leaves it sorted, and the next finds a sorted
+// prefix and the values added since: only those are sorted, then merged
+// in, instead of sorting the whole level at every checkpoint.
+func (s *Sketch) sortLevel0() {
+	lv := s.levels[0]
+	i := 1
+	// Keys, not floats, are compared: they order -0 before +0, as the
+	// radix sort does, so equal states give equal bytes.
+	for i < len(lv) && floatKey(lv[i]) >= floatKey(lv[i-1]) {
+		i++
+	}
+	if i >= len(lv) {
+		return
+	}
+	tail := lv[i:]
+	s.sorter.sort(tail)
+	if floatKey(tail[0]) >= floatKey(lv[i-1]) {
+		return
+	}
+	head := append(s.merge[:0], lv[:i]...)
+	s.merge = head
+	// Writing at k = a+b never passes the next unread tail value, at i+b;
+	// once head is used up the rest of tail is in place.
+	k, a, b := 0, 0, 0
+	for a < len(head) && b < len(tail) {
+		if floatKey(tail[b]) < floatKey(head[a]) {
+			lv[k] = tail[b]
+			b++
+		} else {
+			lv[k] = head[a]
+			a++
+		}
+		k++
+	}
+	copy(lv[k:], head[a:])
+}
+
 // Merge adds o's values to s. While the union has at most the exact limit
 // values the result is exact; beyond it the result is a compacted summary
 // of the union within the same error bound.
@@ -176,22 +214,73 @@ func (s *Sketch) Reset() {
 // Points returns the summary as sorted distinct values with weights that
 // sum to Count: the exact sample while Exact.
 func (s *Sketch) Points() []WeightedValue {
-	base := slices.Clone(s.levels[0])
-	sortFloats(base, nil)
-	pts := compress(nil, base)
+	total := 0
+	for _, lv := range s.levels {
+		total += len(lv)
+	}
+	// Each level becomes a sorted run of weighted points in one buffer;
+	// the runs are then merged pairwise, so a point is copied about
+	// log2(levels) times instead of once per level above its own.
+	buf := make([]WeightedValue, 0, total)
+	runs := make([]int, 1, len(s.levels)+1) // run i is buf[runs[i]:runs[i+1]]
+	base := s.levels[0]
+	if !keysSorted(base) {
+		// Not sorted in place: a profile's sketch is shared by readers.
+		base = slices.Clone(base)
+		sortFloats(base, nil)
+	}
+	buf = compressWeighted(buf, base, 1)
+	runs = append(runs, len(buf))
 	for h := 1; h < len(s.levels); h++ {
-		if len(s.levels[h]) == 0 {
-			continue
+		// Levels above 0 are sorted.
+		buf = compressWeighted(buf, s.levels[h], 1<<h)
+		if len(buf) > runs[len(runs)-1] {
+			runs = append(runs, len(buf))
 		}
-		// Levels above 0 are sorted: merging keeps the result sorted.
-		lv := compress(nil, s.levels[h])
-		for i := range lv {
-			lv[i].W <<= h
+	}
+	if len(runs) <= 2 {
+		return buf
+	}
+	other := make([]WeightedValue, 0, total)
+	for len(runs) > 2 {
+		out := other[:0]
+		next := runs[:1]
+		for i := 0; i+1 < len(runs); i += 2 {
+			if i+2 < len(runs) {
+				out = mergePointsInto(out, buf[runs[i]:runs[i+1]], buf[runs[i+1]:runs[i+2]])
+			} else {
+				out = append(out, buf[runs[i]:runs[i+1]]...)
+			}
+			next = append(next, len(out))
 		}
-		pts = mergePoints(pts, lv)
+		buf, other, runs = out, buf, next
 	}
 	// Only whole pairs move up a level, so the weights sum to Count.
-	return pts
+	return buf
+}
+
+// keysSorted reports whether xs is in ascending floatKey order.
+func keysSorted(xs []float64) bool {
+	for i := 1; i < len(xs); i++ {
+		if floatKey(xs[i]) < floatKey(xs[i-1]) {
+			return false
+		}
+	}
+	return true
+}
+
+// compressWeighted appends the sorted sample xs to dst as distinct
+// values, each value standing for w.
+func compressWeighted(dst []WeightedValue, xs []float64, w int64) []WeightedValue {
+	start := len(dst)
+	for _, x := range xs {
+		if n := len(dst); n > start && dst[n-1].V == x {
+			dst[n-1].W += w
+			continue
+		}
+		dst = append(dst, WeightedValue{V: x, W: w})
+	}
+	return dst
 }
 
 // weightedQuantile is the type-7 quantile of a weighted sample: the sample

@@ -207,3 +207,35 @@ func TestFloatSorterAdapts(t *testing.T) {
 		}
 	}
 }
+
+// TestSketchEncodeBetweenAdds: a sketch encoded again and again while
+// values keep coming (level 0 sorted in place, then sorted only in its new
+// tail) encodes and reports like one fed the same values and encoded once.
+func TestSketchEncodeBetweenAdds(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for _, limit := range []int{0, 500} {
+		live, once := NewSketch(limit), NewSketch(limit)
+		for i := range 30_000 {
+			x := math.Round(r.NormFloat64()*1000) / 100 // ties, and ±0
+			if i%7 == 0 {
+				x = float64(i) // runs longer than the tail
+			}
+			live.Add(x)
+			once.Add(x)
+			if r.IntN(300) == 0 {
+				live.encode(&encoder{})
+			}
+			if i%5000 == 4999 {
+				a, b := &encoder{}, &encoder{}
+				live.encode(a)
+				once.encode(b)
+				if !slices.Equal(a.b, b.b) {
+					t.Fatalf("limit %d, after %d values: encodings differ", limit, i+1)
+				}
+				if !slices.Equal(live.Points(), once.Points()) {
+					t.Fatalf("limit %d, after %d values: points differ", limit, i+1)
+				}
+			}
+		}
+	}
+}

@@ -42,6 +42,24 @@ func (w *WindowAccumulator) Report() WindowReport {
 	return r
 }
 
+// ReportOutcomes is the part of Report that outcomes change: the
+// performance report and, when the window has it, the report of the
+// TargetFeature pseudo-feature. Between two reports that saw the same
+// Events, only outcomes can have been observed (an event's features and
+// prediction are observed after its AddEvent), so the earlier report with
+// these two parts replaced is the later Report, without recomputing every
+// feature's measures.
+func (w *WindowAccumulator) ReportOutcomes() (perf *PerformanceReport, target FeatureReport, hasTarget bool) {
+	if f := w.feats[TargetFeature]; f != nil {
+		baseRows := int64(0)
+		if w.profile != nil {
+			baseRows = w.profile.Rows
+		}
+		target, hasTarget = f.report(w.events, baseRows), true
+	}
+	return w.perf.report(), target, hasTarget
+}
+
 func rate(missing, total int64) *float64 {
 	if total <= 0 {
 		return nil
@@ -83,7 +101,11 @@ func (f *featureAcc) numericReport(r *FeatureReport) {
 	if m, ok := compareHistograms(b.BinCounts, f.bins); ok {
 		r.setHist(m)
 	}
-	bp, cp := b.Sketch.Points(), f.sketch.Points()
+	// The window's own level 0 is sorted in place (its order carries no
+	// meaning), so the next report or checkpoint sorts only what came
+	// since; the profile's sketch is shared and only read.
+	f.sketch.sortLevel0()
+	bp, cp := f.baselinePoints(), f.sketch.Points()
 	d := ksStatistic(bp, cp)
 	r.KS = &KSResult{Statistic: d, PValue: ksPValue(d, b.Count, f.count)}
 	wd := wasserstein1(bp, cp)
@@ -95,6 +117,16 @@ func (f *featureAcc) numericReport(r *FeatureReport) {
 	}
 	r.OutOfRangeRate = ptr(float64(f.outside) / float64(f.count))
 	r.Histogram = &Histogram{Edges: b.Edges, Baseline: b.BinCounts, Current: append([]int64(nil), f.bins...)}
+}
+
+// baselinePoints returns the points of the profile's sketch. The profile
+// never changes: they are computed once per window (and its clones), not
+// once per report.
+func (f *featureAcc) baselinePoints() []WeightedValue {
+	if f.basePts == nil {
+		f.basePts = f.base.Sketch.Points()
+	}
+	return f.basePts
 }
 
 func (f *featureAcc) categoricalReport(r *FeatureReport) {
