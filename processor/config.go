@@ -58,9 +58,11 @@ type KafkaConfig struct {
 	// MaxInFlight caps processed but not yet durable messages per
 	// partition: a flush starts at half of it (or on the commit tick) and
 	// is written while the next half is taken; at the cap the worker
-	// pauses until the flush being written is durable. Every flush
-	// snapshots the partition's whole state, so a small cap makes a fast
-	// partition spend its time checkpointing.
+	// pauses until the flush being written is durable. Every flush costs
+	// an insert per sink table and rewrites the open window's checkpoint,
+	// so a small cap makes a fast partition spend its time (and
+	// ClickHouse's) on flushes; a large one means more to replay after a
+	// crash (about a second of input at a million).
 	MaxInFlight int `yaml:"max_in_flight"`
 	// SessionTimeout is the consumer-group session: how long a crashed
 	// instance keeps its partitions before the group moves them (the
@@ -154,7 +156,7 @@ func DefaultConfig() Config {
 				Changelog:   "driftd-changelog",
 			},
 			Group:          "driftd",
-			MaxInFlight:    200000,
+			MaxInFlight:    1_000_000,
 			SessionTimeout: 10 * time.Second,
 		},
 		Window: WindowConfig{
