@@ -168,16 +168,28 @@ func run(ctx context.Context, o options) error {
 	res.PeerRows = min(o.peerRows, info.rows)
 	_ = os.Remove(filepath.Join(o.dir, "files", "predictions.outcomes.jsonl"))
 
-	step("consume-only ceiling: kafka-go consumer group over both topics")
-	d, cpu, brokerCPU, err := consumeOnly(ctx, []string{o.kafka}, "bench-ceiling-"+runID, topics[:2], res.Events, o.brokerPID)
-	if err != nil {
+	// The ceiling runs before and after driftd, and the faster run counts:
+	// a shared box slows one of them now and then, and the fraction of
+	// the ceiling should not gain from that.
+	ceiling := func(round int) error {
+		step("consume-only ceiling (%d of 2): kafka-go consumer group over both topics", round)
+		d, cpu, brokerCPU, err := consumeOnly(ctx, []string{o.kafka}, fmt.Sprintf("bench-ceiling-%s-%d", runID, round), topics[:2], res.Events, o.brokerPID)
+		if err != nil {
+			return err
+		}
+		rate := float64(res.Events) / d.Seconds()
+		fmt.Printf("%s events in %.1f s: %s events/s\n", count(float64(res.Events)), d.Seconds(), count(rate))
+		res.CeilingRuns = append(res.CeilingRuns, rate)
+		if rate > res.CeilingEventsPerS {
+			res.CeilingEventsPerS, res.CeilingSeconds = rate, seconds(d)
+			res.CeilingCPUMicrosPerEvent = 1e6 * cpu / float64(res.Events)
+			res.CeilingBrokerCPUMicrosPerEvent = 1e6 * brokerCPU / float64(res.Events)
+		}
+		return nil
+	}
+	if err := ceiling(1); err != nil {
 		return err
 	}
-	res.CeilingCPUMicrosPerEvent = 1e6 * cpu / float64(res.Events)
-	res.CeilingBrokerCPUMicrosPerEvent = 1e6 * brokerCPU / float64(res.Events)
-	res.CeilingSeconds = seconds(d)
-	res.CeilingEventsPerS = float64(res.Events) / d.Seconds()
-	fmt.Printf("%s events in %.1f s: %s events/s\n", count(float64(res.Events)), d.Seconds(), count(res.CeilingEventsPerS))
 
 	step("driftd run end to end (config %s)", filepath.Join(o.dir, "driftd.yaml"))
 	e := &e2eRun{o: o, dir: o.dir, topics: topics, group: "bench-driftd-" + runID, database: database,
@@ -207,6 +219,9 @@ func run(ctx context.Context, o options) error {
 	res.PeakRSSBytes = er.peakRSS
 	fmt.Printf("driftd: %s events/s, %d windows in ClickHouse, %d notifications\n",
 		count(res.DriftdEventsPerS), res.Windows, res.Notifications)
+	if err := ceiling(2); err != nil {
+		return err
+	}
 
 	step("the same drift computation on %s rows: driftd compare", count(float64(res.PeerRows)))
 	res.DriftdCompareRowsPerS, res.CompareError = runCompare(ctx, o.driftd, profile, peerCSV, info.columns, res.PeerRows)
