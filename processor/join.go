@@ -249,9 +249,19 @@ type fifo struct {
 	head int
 }
 
-func (q *fifo) push(e queued) { q.buf = append(q.buf, e) }
-func (q *fifo) len() int      { return len(q.buf) - q.head }
-func (q *fifo) peek() queued  { return q.buf[q.head] }
+// push appends e. A full buffer whose popped prefix is at least half of
+// it is reused instead of grown: when expiry, not compaction, keeps the
+// queue short, appending alone would keep every entry ever popped.
+func (q *fifo) push(e queued) {
+	if len(q.buf) == cap(q.buf) && q.head > 0 && q.head >= len(q.buf)/2 {
+		n := copy(q.buf, q.buf[q.head:])
+		q.buf, q.head = q.buf[:n], 0
+	}
+	q.buf = append(q.buf, e)
+}
+
+func (q *fifo) len() int     { return len(q.buf) - q.head }
+func (q *fifo) peek() queued { return q.buf[q.head] }
 func (q *fifo) pop() queued {
 	e := q.buf[q.head]
 	q.head++

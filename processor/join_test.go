@@ -276,3 +276,30 @@ func TestJoinStoreMatchesReference(t *testing.T) {
 	}
 	t.Logf("%d compactions, totals %+v", compactions, total)
 }
+
+// TestJoinQueueMemoryBounded: when expiry, not compaction, keeps a queue
+// short (a short horizon, every prediction joined), the queue's buffer
+// must not keep the popped prefix and grow with every event ever queued.
+func TestJoinQueueMemoryBounded(t *testing.T) {
+	const lag, events = 1000, 200_000
+	j := newJoinStore(1<<20, 1<<40)
+	ids := make([]string, events)
+	for i := range ids {
+		ids[i] = fmt.Sprint("e", i)
+	}
+	for i := range events {
+		j.addPrediction(ids[i], pendingPrediction{ts: int64(i)})
+		if i >= 10 {
+			if _, ok := j.takePrediction([]byte(ids[i-10])); !ok {
+				t.Fatalf("prediction %d not pending", i-10)
+			}
+		}
+		j.expire(int64(i-lag), 0)
+	}
+	if j.stats.Entries != 10 || j.stats.Expired != 0 {
+		t.Fatalf("stats %+v", j.stats)
+	}
+	if q := &j.preds.q; q.len() > lag+1 || cap(q.buf) > 4*(lag+1) {
+		t.Errorf("queue holds %d entries in a buffer of %d after %d events", q.len(), cap(q.buf), events)
+	}
+}
