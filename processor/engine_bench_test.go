@@ -382,3 +382,35 @@ func BenchmarkJoinFreeze(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEngineEventPending is BenchmarkEngineEvent with
+// joinBenchPending predictions waiting for their outcomes, as on the
+// end-to-end benchmark's hot partition: each op is one prediction and the
+// outcome of the prediction joinBenchPending events earlier.
+func BenchmarkEngineEventPending(b *testing.B) {
+	fb := newFlushBench(b)
+	const n = 4 * joinBenchPending
+	_, raw := joinBenchIDs(n)
+	feed := func(i int) {
+		ev := fb.evs[i%len(fb.evs)]
+		ev.EventID, ev.TS = raw[i%n], t0+int64(i/1000)
+		fb.e.prediction(&ev, 0)
+		if i >= joinBenchPending {
+			o := fb.outs[i%len(fb.outs)]
+			o.EventID = raw[(i-joinBenchPending)%n]
+			fb.e.outcome(&o, 0)
+		}
+	}
+	i := 0
+	for ; i < 2*joinBenchPending; i++ {
+		feed(i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		feed(i)
+		i++
+	}
+	if js := fb.e.join.stats; js.Entries != joinBenchPending || js.Misses != 0 {
+		b.Fatalf("join stats %+v", js)
+	}
+}
