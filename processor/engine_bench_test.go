@@ -306,3 +306,111 @@ func BenchmarkEngineEvent(b *testing.B) {
 		fb.feed(1)
 	}
 }
+
+// joinBenchPending is how many predictions wait for their outcome in the
+// join-store benchmarks, as under the end-to-end benchmark's hot partition.
+const joinBenchPending = 50_000
+
+// joinBenchIDs are 36-byte event ids, as strings (kept by the store) and
+// as bytes (as lookups get them from the decoder).
+func joinBenchIDs(n int) ([]string, [][]byte) {
+	ids, raw := make([]string, n), make([][]byte, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i*7919, i)
+		raw[i] = []byte(ids[i])
+	}
+	return ids, raw
+}
+
+// BenchmarkJoinStore measures the join store with joinBenchPending
+// predictions pending: each op adds a prediction and takes the one added
+// joinBenchPending ops earlier; every 1,024 ops an expiry pass (which
+// expires nothing) compacts the queue, as the engine's watermark advances.
+func BenchmarkJoinStore(b *testing.B) {
+	const n = 4 * joinBenchPending
+	ids, raw := joinBenchIDs(n)
+	j := newJoinStore(10*joinBenchPending, 1<<40)
+	add := func(i int) {
+		j.addPrediction(ids[i%n], pendingPrediction{ts: int64(i), model: "fraud", version: "v3",
+			winStart: int64(i / 1000), pred: Value{Kind: String, Str: "1"}, score: 0.5, hasScore: true})
+	}
+	for i := range joinBenchPending {
+		add(i)
+	}
+	b.ReportAllocs()
+	i := joinBenchPending
+	for b.Loop() {
+		add(i)
+		if _, ok := j.takePrediction(raw[(i-joinBenchPending)%n]); !ok {
+			b.Fatal("pending prediction not found")
+		}
+		if i%1024 == 0 {
+			j.expire(int64(i-2*joinBenchPending), 0)
+		}
+		i++
+	}
+	if j.stats.Entries != joinBenchPending || j.stats.Expired != 0 || j.stats.Evicted != 0 {
+		b.Fatalf("stats %+v", j.stats)
+	}
+}
+
+// BenchmarkJoinFreeze measures the join store's part of a checkpoint on
+// the partition's goroutine: freeze with joinBenchPending predictions
+// pending, half of the queued entries already joined.
+func BenchmarkJoinFreeze(b *testing.B) {
+	fb := newFlushBench(b)
+	fb.feed(1000)
+	ids, raw := joinBenchIDs(2 * joinBenchPending)
+	for i, id := range ids {
+		fb.e.join.addPrediction(id, pendingPrediction{ts: t0, model: "bench", version: "v1",
+			winStart: t0, pred: Value{Kind: String, Str: "1"}, score: 0.5, hasScore: true})
+		if i%2 == 1 {
+			fb.e.join.takePrediction(raw[i-1])
+		}
+	}
+	if _, err := fb.e.freeze(1, 1); err != nil { // encodes the window once
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := fb.e.freeze(1, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(s.Preds) < joinBenchPending {
+			b.Fatalf("%d pending in the snapshot", len(s.Preds))
+		}
+	}
+}
+
+// BenchmarkEngineEventPending is BenchmarkEngineEvent with
+// joinBenchPending predictions waiting for their outcomes, as on the
+// end-to-end benchmark's hot partition: each op is one prediction and the
+// outcome of the prediction joinBenchPending events earlier.
+func BenchmarkEngineEventPending(b *testing.B) {
+	fb := newFlushBench(b)
+	const n = 4 * joinBenchPending
+	_, raw := joinBenchIDs(n)
+	feed := func(i int) {
+		ev := fb.evs[i%len(fb.evs)]
+		ev.EventID, ev.TS = raw[i%n], t0+int64(i/1000)
+		fb.e.prediction(&ev, 0)
+		if i >= joinBenchPending {
+			o := fb.outs[i%len(fb.outs)]
+			o.EventID = raw[(i-joinBenchPending)%n]
+			fb.e.outcome(&o, 0)
+		}
+	}
+	i := 0
+	for ; i < 2*joinBenchPending; i++ {
+		feed(i)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		feed(i)
+		i++
+	}
+	if js := fb.e.join.stats; js.Entries != joinBenchPending || js.Misses != 0 {
+		b.Fatalf("join stats %+v", js)
+	}
+}

@@ -1,13 +1,12 @@
 package processor
 
 // pendingEntryOverhead approximates the memory of one pending entry beyond
-// its key bytes: map slot, entry value and queue slot. BenchmarkJoinEntryBytes
+// its key bytes: map slot, slab slot and queue slot. BenchmarkJoinEntryBytes
 // measures the real figure; keep the two close.
 const pendingEntryOverhead = 160
 
 // pendingPrediction is a prediction waiting for its outcome.
 type pendingPrediction struct {
-	seq      uint64
 	ts       int64 // event time, ms
 	model    string
 	version  string
@@ -19,16 +18,9 @@ type pendingPrediction struct {
 
 // waitingOutcome is an outcome that arrived before its prediction.
 type waitingOutcome struct {
-	seq     uint64
 	arrived int64 // processing time, ms
 	model   string
 	label   Value
-}
-
-type queued struct {
-	id  string
-	seq uint64
-	at  int64 // event time (predictions) or arrival time (outcomes)
 }
 
 // JoinStats are the join store's counters, exported as metrics.
@@ -46,17 +38,15 @@ type JoinStats struct {
 type joinStore struct {
 	maxEntries int
 	maxBytes   int64
-	preds      map[string]pendingPrediction
-	outs       map[string]waitingOutcome
-	predQ      fifo
-	outQ       fifo
+	preds      pendingSet[pendingPrediction]
+	outs       pendingSet[waitingOutcome]
 	seq        uint64
 	stats      JoinStats
 }
 
 func newJoinStore(maxEntries int, maxBytes int64) *joinStore {
 	return &joinStore{maxEntries: maxEntries, maxBytes: maxBytes,
-		preds: map[string]pendingPrediction{}, outs: map[string]waitingOutcome{}}
+		preds: newPendingSet[pendingPrediction](), outs: newPendingSet[waitingOutcome]()}
 }
 
 func entryBytes(id string) int64 { return int64(len(id)) + pendingEntryOverhead }
@@ -65,58 +55,54 @@ func entryBytes(id string) int64 { return int64(len(id)) + pendingEntryOverhead 
 // caller will not mutate). A prediction whose id is already pending
 // replaces it.
 func (j *joinStore) addPrediction(id string, p pendingPrediction) {
-	if _, ok := j.preds[id]; ok {
-		j.removePrediction(id)
+	if i, ok := j.preds.ids[id]; ok {
+		j.removed(j.preds.remove(i))
 	}
 	j.makeRoom(entryBytes(id))
 	j.seq++
-	p.seq = j.seq
-	j.preds[id] = p
-	j.predQ.push(queued{id: id, seq: p.seq, at: p.ts})
-	j.stats.Entries++
-	j.stats.Bytes += entryBytes(id)
+	j.preds.add(id, j.seq, p.ts, p)
+	j.added(id)
 }
 
 // takePrediction removes and returns the prediction pending under id.
 func (j *joinStore) takePrediction(id []byte) (pendingPrediction, bool) {
-	p, ok := j.preds[string(id)]
-	if ok {
-		j.removePrediction(string(id))
+	i, ok := j.preds.ids[string(id)]
+	if !ok {
+		return pendingPrediction{}, false
 	}
-	return p, ok
-}
-
-func (j *joinStore) removePrediction(id string) {
-	delete(j.preds, id)
-	j.stats.Entries--
-	j.stats.Bytes -= entryBytes(id)
+	p := j.preds.slots[i].v
+	j.removed(j.preds.remove(i))
+	return p, true
 }
 
 // parkOutcome keeps an outcome that arrived before its prediction.
 func (j *joinStore) parkOutcome(id string, o waitingOutcome) {
-	if _, ok := j.outs[id]; ok {
-		j.removeOutcome(id)
+	if i, ok := j.outs.ids[id]; ok {
+		j.removed(j.outs.remove(i))
 		j.stats.OrphanOutcomes++ // the earlier duplicate will never join
 	}
 	j.makeRoom(entryBytes(id))
 	j.seq++
-	o.seq = j.seq
-	j.outs[id] = o
-	j.outQ.push(queued{id: id, seq: o.seq, at: o.arrived})
+	j.outs.add(id, j.seq, o.arrived, o)
+	j.added(id)
+}
+
+func (j *joinStore) takeOutcome(id []byte) (waitingOutcome, bool) {
+	i, ok := j.outs.ids[string(id)]
+	if !ok {
+		return waitingOutcome{}, false
+	}
+	o := j.outs.slots[i].v
+	j.removed(j.outs.remove(i))
+	return o, true
+}
+
+func (j *joinStore) added(id string) {
 	j.stats.Entries++
 	j.stats.Bytes += entryBytes(id)
 }
 
-func (j *joinStore) takeOutcome(id []byte) (waitingOutcome, bool) {
-	o, ok := j.outs[string(id)]
-	if ok {
-		j.removeOutcome(string(id))
-	}
-	return o, ok
-}
-
-func (j *joinStore) removeOutcome(id string) {
-	delete(j.outs, id)
+func (j *joinStore) removed(id string) {
 	j.stats.Entries--
 	j.stats.Bytes -= entryBytes(id)
 }
@@ -126,87 +112,158 @@ func (j *joinStore) makeRoom(size int64) {
 	for j.stats.Entries > 0 && (j.stats.Entries+1 > int64(j.maxEntries) || j.stats.Bytes+size > j.maxBytes) {
 		// Waiting outcomes are cheaper to lose than predictions: evict
 		// them first.
-		if j.popLive(&j.outQ, false) || j.popLive(&j.predQ, true) {
-			j.stats.Evicted++
-			continue
+		id, ok := j.outs.popLive()
+		if !ok {
+			id, ok = j.preds.popLive()
 		}
-		return
-	}
-}
-
-// popLive removes the oldest still-present entry of q; false if none.
-func (j *joinStore) popLive(q *fifo, preds bool) bool {
-	for q.len() > 0 {
-		e := q.pop()
-		if preds {
-			if p, ok := j.preds[e.id]; ok && p.seq == e.seq {
-				j.removePrediction(e.id)
-				return true
-			}
-		} else if o, ok := j.outs[e.id]; ok && o.seq == e.seq {
-			j.removeOutcome(e.id)
-			return true
+		if !ok {
+			return
 		}
+		j.removed(id)
+		j.stats.Evicted++
 	}
-	return false
 }
 
 // expire drops predictions older than horizonStart (event time) and
 // outcomes that arrived before waitStart (processing time).
 func (j *joinStore) expire(horizonStart, waitStart int64) {
-	for j.predQ.len() > 0 && j.predQ.peek().at < horizonStart {
-		e := j.predQ.pop()
-		if p, ok := j.preds[e.id]; ok && p.seq == e.seq {
-			j.removePrediction(e.id)
-			j.stats.Expired++
+	for {
+		id, ok := j.preds.popBefore(horizonStart)
+		if !ok {
+			break
 		}
+		j.removed(id)
+		j.stats.Expired++
 	}
-	for j.outQ.len() > 0 && j.outQ.peek().at < waitStart {
-		e := j.outQ.pop()
-		if o, ok := j.outs[e.id]; ok && o.seq == e.seq {
-			j.removeOutcome(e.id)
-			j.stats.OrphanOutcomes++
+	for {
+		id, ok := j.outs.popBefore(waitStart)
+		if !ok {
+			break
 		}
+		j.removed(id)
+		j.stats.OrphanOutcomes++
 	}
-	j.compact()
+	j.preds.compact()
+	j.outs.compact()
 }
 
-// compact drops tombstones once they outnumber live entries, so the queues
-// stay O(live entries) however many joins happened.
-func (j *joinStore) compact() {
-	if j.predQ.len() > 2*len(j.preds)+1024 {
-		j.predQ.filter(func(e queued) bool { p, ok := j.preds[e.id]; return ok && p.seq == e.seq })
-	}
-	if j.outQ.len() > 2*len(j.outs)+1024 {
-		j.outQ.filter(func(e queued) bool { o, ok := j.outs[e.id]; return ok && o.seq == e.seq })
-	}
+// pendingSet is one kind of pending entry. Entries live in a slab of
+// slots and the map holds only slot indices: map groups stay small, so a
+// lookup touches little memory, and the queue checks whether an entry is
+// still there by comparing sequence numbers in the slab, with no map
+// lookup. A freed slot is reused by the next add; its old queue entries
+// no longer match its sequence number.
+type pendingSet[T any] struct {
+	ids   map[string]uint32 // id → index in slots
+	slots []pendingSlot[T]
+	free  []uint32 // indices of free slots
+	q     fifo
 }
 
-// fifo is a queue of ids in insertion order; entries removed from the maps
-// stay as tombstones until popped or compacted.
+type pendingSlot[T any] struct {
+	id  string
+	seq uint64 // 0 while free; sequence numbers start at 1
+	v   T
+}
+
+func newPendingSet[T any]() pendingSet[T] { return pendingSet[T]{ids: map[string]uint32{}} }
+
+func (s *pendingSet[T]) len() int { return len(s.ids) }
+
+// add stores v under id, which must not be present, queued at at.
+func (s *pendingSet[T]) add(id string, seq uint64, at int64, v T) {
+	var i uint32
+	if n := len(s.free); n > 0 {
+		i = s.free[n-1]
+		s.free = s.free[:n-1]
+	} else {
+		i = uint32(len(s.slots))
+		s.slots = append(s.slots, pendingSlot[T]{})
+	}
+	s.slots[i] = pendingSlot[T]{id: id, seq: seq, v: v}
+	s.ids[id] = i
+	s.q.push(queued{seq: seq, at: at, slot: i})
+}
+
+// remove frees slot i, which must be live, and returns its id.
+func (s *pendingSet[T]) remove(i uint32) string {
+	id := s.slots[i].id
+	delete(s.ids, id)
+	s.slots[i] = pendingSlot[T]{} // lets the strings go
+	s.free = append(s.free, i)
+	return id
+}
+
+func (s *pendingSet[T]) live(e queued) bool { return s.slots[e.slot].seq == e.seq }
+
+// popLive removes the oldest live entry and returns its id; false if none.
+func (s *pendingSet[T]) popLive() (string, bool) {
+	for s.q.len() > 0 {
+		if e := s.q.pop(); s.live(e) {
+			return s.remove(e.slot), true
+		}
+	}
+	return "", false
+}
+
+// popBefore removes the entry at the head of the queue if it was queued
+// before t and is live, and returns its id. Queue order is insertion
+// order: it stops at the first entry (live or not) queued at t or later.
+func (s *pendingSet[T]) popBefore(t int64) (string, bool) {
+	for s.q.len() > 0 && s.q.peek().at < t {
+		if e := s.q.pop(); s.live(e) {
+			return s.remove(e.slot), true
+		}
+	}
+	return "", false
+}
+
+// compact drops tombstones once they outnumber live entries, so the queue
+// stays O(live entries) however many joins happened.
+func (s *pendingSet[T]) compact() {
+	if s.q.len() <= 2*s.len()+1024 {
+		return
+	}
+	out := s.q.buf[:0]
+	for _, e := range s.q.buf[s.q.head:] {
+		if s.live(e) {
+			out = append(out, e)
+		}
+	}
+	clear(s.q.buf[len(out):])
+	s.q.buf, s.q.head = out, 0
+}
+
+// queued is a queue entry: slot holds the entry while its sequence number
+// is seq.
+type queued struct {
+	seq  uint64
+	at   int64 // event time (predictions) or arrival time (outcomes)
+	slot uint32
+}
+
+// fifo is a queue of slots in insertion order; entries removed from the
+// set stay as tombstones until popped or compacted.
 type fifo struct {
 	buf  []queued
 	head int
 }
 
-func (q *fifo) push(e queued) { q.buf = append(q.buf, e) }
-func (q *fifo) len() int      { return len(q.buf) - q.head }
-func (q *fifo) peek() queued  { return q.buf[q.head] }
-func (q *fifo) pop() queued {
-	e := q.buf[q.head]
-	q.buf[q.head] = queued{}
-	q.head++
-	return e
+// push appends e. A full buffer whose popped prefix is at least half of
+// it is reused instead of grown: when expiry, not compaction, keeps the
+// queue short, appending alone would keep every entry ever popped.
+func (q *fifo) push(e queued) {
+	if len(q.buf) == cap(q.buf) && q.head > 0 && q.head >= len(q.buf)/2 {
+		n := copy(q.buf, q.buf[q.head:])
+		q.buf, q.head = q.buf[:n], 0
+	}
+	q.buf = append(q.buf, e)
 }
 
-// filter keeps the entries live reports true for, in order.
-func (q *fifo) filter(live func(queued) bool) {
-	out := q.buf[:0]
-	for _, e := range q.buf[q.head:] {
-		if live(e) {
-			out = append(out, e)
-		}
-	}
-	clear(q.buf[len(out):])
-	q.buf, q.head = out, 0
+func (q *fifo) len() int     { return len(q.buf) - q.head }
+func (q *fifo) peek() queued { return q.buf[q.head] }
+func (q *fifo) pop() queued {
+	e := q.buf[q.head]
+	q.head++
+	return e
 }

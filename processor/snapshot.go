@@ -85,20 +85,7 @@ func (e *partitionEngine) freeze(predOffset, outOffset int64) (*snapshot, error)
 		s.Windows = append(s.Windows, snapWindow{Model: w.key.model, Version: w.key.version, Start: w.key.start,
 			BaselineID: w.baselineID, Closed: w.closed, Dirty: w.dirty, Late: w.late, Emitted: w.emitted, State: w.snap})
 	}
-	j := e.join
-	s.Preds = make([]snapPred, 0, len(j.preds))
-	for _, q := range j.predQ.buf[j.predQ.head:] {
-		if p, ok := j.preds[q.id]; ok && p.seq == q.seq {
-			s.Preds = append(s.Preds, snapPred{ID: q.id, TS: p.ts, Model: p.model, Version: p.version,
-				WinStart: p.winStart, Pred: p.pred, Score: p.score, HasScore: p.hasScore})
-		}
-	}
-	s.Outs = make([]snapOut, 0, len(j.outs))
-	for _, q := range j.outQ.buf[j.outQ.head:] {
-		if o, ok := j.outs[q.id]; ok && o.seq == q.seq {
-			s.Outs = append(s.Outs, snapOut{ID: q.id, Arrived: o.arrived, Model: o.model, Label: o.label})
-		}
-	}
+	e.join.freezeInto(s)
 	return s, nil
 }
 
@@ -174,15 +161,41 @@ func (e *partitionEngine) restoreSnapshot(s *snapshot, now int64, jc JoinConfig)
 	if e.watermark != noTime {
 		e.nextCheck = e.watermark // rescan once on the next advance
 	}
+	e.join.restore(s)
+	return s.PredOffset, s.OutOffset, dropped, nil
+}
+
+// freezeInto copies the pending entries into s in queue order, so a
+// restore queues them as they were.
+func (j *joinStore) freezeInto(s *snapshot) {
+	s.Preds = make([]snapPred, 0, j.preds.len())
+	for _, q := range j.preds.q.buf[j.preds.q.head:] {
+		if sl := &j.preds.slots[q.slot]; sl.seq == q.seq {
+			p := &sl.v
+			s.Preds = append(s.Preds, snapPred{ID: sl.id, TS: p.ts, Model: p.model, Version: p.version,
+				WinStart: p.winStart, Pred: p.pred, Score: p.score, HasScore: p.hasScore})
+		}
+	}
+	s.Outs = make([]snapOut, 0, j.outs.len())
+	for _, q := range j.outs.q.buf[j.outs.q.head:] {
+		if sl := &j.outs.slots[q.slot]; sl.seq == q.seq {
+			o := &sl.v
+			s.Outs = append(s.Outs, snapOut{ID: sl.id, Arrived: o.arrived, Model: o.model, Label: o.label})
+		}
+	}
+}
+
+// restore adds the pending entries of s, in their order, to an empty
+// store and takes its counters; Entries and Bytes are recounted.
+func (j *joinStore) restore(s *snapshot) {
 	for _, p := range s.Preds {
-		e.join.addPrediction(p.ID, pendingPrediction{ts: p.TS, model: p.Model, version: p.Version,
+		j.addPrediction(p.ID, pendingPrediction{ts: p.TS, model: p.Model, version: p.Version,
 			winStart: p.WinStart, pred: p.Pred, score: p.Score, hasScore: p.HasScore})
 	}
 	for _, o := range s.Outs {
-		e.join.parkOutcome(o.ID, waitingOutcome{arrived: o.Arrived, model: o.Model, label: o.Label})
+		j.parkOutcome(o.ID, waitingOutcome{arrived: o.Arrived, model: o.Model, label: o.Label})
 	}
-	st := e.join.stats
-	e.join.stats = s.JoinStats
-	e.join.stats.Entries, e.join.stats.Bytes = st.Entries, st.Bytes
-	return s.PredOffset, s.OutOffset, dropped, nil
+	st := j.stats
+	j.stats = s.JoinStats
+	j.stats.Entries, j.stats.Bytes = st.Entries, st.Bytes
 }
