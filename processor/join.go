@@ -3,7 +3,7 @@ package processor
 // pendingEntryOverhead approximates the memory of one pending entry beyond
 // its key bytes: map slot, slab slot and queue slot. BenchmarkJoinEntryBytes
 // measures the real figure; keep the two close.
-const pendingEntryOverhead = 160
+const pendingEntryOverhead = 172
 
 // pendingPrediction is a prediction waiting for its outcome.
 type pendingPrediction struct {
