@@ -4,13 +4,16 @@
 //
 //	config.go          engine config, defaults, Validate (every problem with its key path), Secret
 //	event.go decode.go v1 events and the zero-allocation scanner; reject reasons
+//	decode_lex.go decode_num.go decode_intern.go
+//	                   the scanner's fast paths (string classes, exact decimals, RFC 3339, interning)
+//	fetch.go           partitionReader: a partition read straight from kafka-go Conn/Batch
 //	join.go            bounded pending-join store (entries and bytes, evict oldest, expiry)
 //	window.go          partitionEngine: watermark, tumbling windows, lateness, rolling views, revisions
 //	snapshot.go        partition state <-> bytes (gob; accumulators via MarshalBinary)
 //	state.go           windowState (what the engine needs of an accumulator; state_stats.go adapts stats)
 //	state_stats.go     stats.WindowAccumulator behind windowState
-//	checkpoint.go      changelog: compacted single-partition topic, chunked A/B snapshots
-//	kafka.go           dialer/transport (TLS, SASL), co-partitioning check, EnsureTopics
+//	checkpoint.go      changelog: incremental checkpoints (a segment per window, body, root), restore
+//	kafka.go           dialer/transport (TLS, SASL), fetch read buffers, co-partitioning check, EnsureTopics
 //	run.go worker.go   Run, the consumer-group generation loop, one worker per partition pair
 //	sink.go            Sink and RejectSink contracts
 //	admin.go metrics.go /metrics /healthz /readyz pprof; Prometheus metrics
@@ -19,8 +22,8 @@
 //
 //   - One goroutine owns a partition pair (predictions p, outcomes p): its
 //     engine and join store are never shared. Each topic of the pair is
-//     fetched and decoded (in offset order, one decoder per topic) on
-//     goroutines of its own that hand the worker batches of owned events
+//     fetched on one goroutine and decoded on another (in offset order),
+//     which hand the worker batches of owned events
 //     (outcomes wait while they are ahead of the predictions in event time
 //     and predictions are on their way, so the cheap topic cannot run
 //     ahead and fill the join store);
@@ -52,6 +55,9 @@
 //     K windows, then dropped after a last emission.
 //   - kafka-go ends a generation only after every worker returned; a worker
 //     checkpoints on the way out, so the next owner restores the latest state.
+//   - A checkpoint rewrites only the windows whose encoded state changed;
+//     every segment alternates between two slots and the root is written
+//     last, so a crash anywhere leaves the previous checkpoint whole.
 //   - Every produce request stays under the broker's 1 MiB default: the
 //     changelog writes 256 KiB chunks, dead letters keep at most 512 KiB of
 //     the original message.
