@@ -228,25 +228,13 @@ func (d *Decoder) field(key []byte) (uint32, error) {
 		e.EventID = append(e.EventID[:0], b...)
 		return fEventID, nil
 	case "model":
-		b, err := d.nonEmptyString("model", d.limits.MaxStringLen)
-		if err != nil {
-			return 0, err
-		}
-		if string(b) != d.model {
-			d.model = d.internBytes(b)
-		}
+		err := d.repeatedString("model", &d.model)
 		e.Model = d.model
-		return fModel, nil
+		return fModel, err
 	case "model_version":
-		b, err := d.nonEmptyString("model_version", d.limits.MaxStringLen)
-		if err != nil {
-			return 0, err
-		}
-		if string(b) != d.version {
-			d.version = d.internBytes(b)
-		}
+		err := d.repeatedString("model_version", &d.version)
 		e.Version = d.version
-		return fVersion, nil
+		return fVersion, err
 	case "ts":
 		ts, err := d.timestamp("ts")
 		e.TS = ts
@@ -299,6 +287,20 @@ func (d *Decoder) field(key []byte) (uint32, error) {
 		return fSchema, nil
 	}
 	return 0, d.skip() // unknown keys are allowed for forward compatibility
+}
+
+// repeatedString reads the non-empty string field into *last, interning
+// it only when it differs from *last: consecutive events of a partition
+// mostly repeat the model and version.
+func (d *Decoder) repeatedString(field string, last *string) error {
+	b, err := d.nonEmptyString(field, d.limits.MaxStringLen)
+	if err != nil {
+		return err
+	}
+	if string(b) != *last {
+		*last = d.internBytes(b)
+	}
+	return nil
 }
 
 func (d *Decoder) nonEmptyString(field string, max int) ([]byte, error) {

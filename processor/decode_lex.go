@@ -272,6 +272,19 @@ type decimal struct {
 
 func (x decimal) exact() (float64, bool) { return exactDecimal(x.mant, x.nd, x.frac, x.neg) }
 
+// appendDigits appends the decimal digits at b[i:] to mant and returns
+// the index after them. mant may wrap past 19 digits; callers check the
+// digit count before trusting it.
+func appendDigits(b []byte, i int, mant *uint64) int {
+	m := *mant
+	for i < len(b) && b[i]-'0' < 10 {
+		m = m*10 + uint64(b[i]-'0')
+		i++
+	}
+	*mant = m
+	return i
+}
+
 // scanDecimal reads -?(0|[1-9][0-9]*)(\.[0-9]+)? from b[i:], returning
 // the index after it; ok is false where that grammar fails. An exponent
 // part, if any, is left to the caller.
@@ -287,11 +300,7 @@ func scanDecimal(b []byte, i int) (x decimal, j int, ok bool) {
 		i++
 	} else {
 		s := i
-		for i < len(b) && b[i]-'0' < 10 {
-			x.mant = x.mant*10 + uint64(b[i]-'0')
-			i++
-		}
-		if i == s {
+		if i = appendDigits(b, i, &x.mant); i == s {
 			return x, i, false
 		}
 		x.nd = i - s
@@ -299,11 +308,7 @@ func scanDecimal(b []byte, i int) (x decimal, j int, ok bool) {
 	if i < len(b) && b[i] == '.' {
 		i++
 		s := i
-		for i < len(b) && b[i]-'0' < 10 {
-			x.mant = x.mant*10 + uint64(b[i]-'0')
-			i++
-		}
-		if i == s {
+		if i = appendDigits(b, i, &x.mant); i == s {
 			return x, i, false
 		}
 		x.frac = i - s
