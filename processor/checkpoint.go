@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -297,6 +298,15 @@ type savedSnapshot struct {
 // load reads the changelog to its end and returns the latest complete
 // snapshot of each of partitions.
 func (c *changelog) load(ctx context.Context, partitions []int) (map[int]savedSnapshot, error) {
+	// A new generation: forget the partitions this instance no longer
+	// owns, or their logs would keep old window states alive.
+	c.mu.Lock()
+	for p := range c.parts {
+		if !slices.Contains(partitions, p) {
+			delete(c.parts, p)
+		}
+	}
+	c.mu.Unlock()
 	res, err := c.kc.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{
 		c.topic: {kafka.FirstOffsetOf(0), kafka.LastOffsetOf(0)}}})
 	if err != nil {

@@ -140,6 +140,15 @@ func TestChangelogIncrementalIntegration(t *testing.T) {
 	}
 	sameSnapshot(t, loadOne(t, open()), 4, s4)
 
+	// A generation without partition 3 forgets its log (and the window
+	// states it holds).
+	if _, err := c2.load(ctx, []int{5}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c2.parts[3]; ok {
+		t.Error("partition 3's log is kept after a generation that does not own it")
+	}
+
 	// Window 2's segment was deleted by tombstones.
 	latest := readLatest(t, c)
 	for k := range latest {
