@@ -1,22 +1,21 @@
 package processor
 
+import "github.com/driftd/driftd/stats"
+
 // ValueKind tells what a feature, prediction or label value holds.
-type ValueKind uint8
+type ValueKind = stats.ValueKind
 
 // Value kinds. A JSON null is Missing.
 const (
-	Missing ValueKind = iota
-	Number
-	String
+	Missing = stats.Missing
+	Number  = stats.Number
+	String  = stats.String
 )
 
-// Value is one feature, prediction or label value of an event. It mirrors
-// stats.Value so the decoder does not depend on the accumulator's package.
-type Value struct {
-	Kind ValueKind
-	Num  float64
-	Str  string
-}
+// Value is one feature, prediction or label value of an event: the
+// accumulators' own type, so events reach them without a conversion per
+// value.
+type Value = stats.Value
 
 // EventKind says which topic schema an event follows.
 type EventKind uint8

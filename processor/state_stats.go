@@ -35,7 +35,7 @@ func (s *statsState) ObserveFeatures(fs []Feature) {
 		f := &fs[i]
 		if i >= len(s.names) || s.names[i] != f.Name {
 			if !s.resolve(i, f) {
-				s.acc.ObserveFeature(f.Name, sv(f.Value))
+				s.acc.ObserveFeature(f.Name, f.Value)
 				continue
 			}
 		}
@@ -49,7 +49,7 @@ func (s *statsState) ObserveFeatures(fs []Feature) {
 		case String:
 			s.acc.ObserveCategoryAt(slot, v.Str)
 		default:
-			s.acc.ObserveAt(slot, sv(*v))
+			s.acc.ObserveAt(slot, *v)
 		}
 	}
 }
@@ -69,18 +69,14 @@ func (s *statsState) resolve(i int, f *Feature) bool {
 	return true
 }
 
-func sv(v Value) stats.Value {
-	return stats.Value{Kind: stats.ValueKind(v.Kind), Num: v.Num, Str: v.Str}
-}
-
 func (s *statsState) AddEvent()                           { s.acc.AddEvent() }
-func (s *statsState) ObserveFeature(name string, v Value) { s.acc.ObserveFeature(name, sv(v)) }
-func (s *statsState) ObservePrediction(v Value)           { s.acc.ObservePrediction(sv(v)) }
+func (s *statsState) ObserveFeature(name string, v Value) { s.acc.ObserveFeature(name, v) }
+func (s *statsState) ObservePrediction(v Value)           { s.acc.ObservePrediction(v) }
 func (s *statsState) ObserveLatency(ms float64)           { s.acc.ObserveLatency(ms) }
 func (s *statsState) Events() int64                       { return s.acc.Events() }
 func (s *statsState) Labelled() int64                     { return s.acc.Labelled() }
 func (s *statsState) ObserveOutcome(p Value, score float64, hasScore bool, target Value) {
-	s.acc.ObserveOutcome(sv(p), score, hasScore, sv(target))
+	s.acc.ObserveOutcome(p, score, hasScore, target)
 }
 
 func (s *statsState) Merge(o windowState) error {

@@ -409,7 +409,7 @@ func TestStatsStateSlotsEqualNames(t *testing.T) {
 		base.AddEvent()
 		for _, f := range event() {
 			if f.Name != "unknown" {
-				base.ObserveFeature(f.Name, sv(f.Value))
+				base.ObserveFeature(f.Name, f.Value)
 			}
 		}
 	}
@@ -453,9 +453,9 @@ func TestPendingResultsCompletedElsewhere(t *testing.T) {
 		ev, _ := d.Decode(Prediction, m.b)
 		base.AddEvent()
 		for _, f := range ev.Features {
-			base.ObserveFeature(f.Name, sv(f.Value))
+			base.ObserveFeature(f.Name, f.Value)
 		}
-		base.ObservePrediction(sv(ev.Prediction))
+		base.ObservePrediction(ev.Prediction)
 	}
 	p := base.Profile(stats.DefaultBins)
 	f := func(string, string) (windowState, string) {
