@@ -24,12 +24,7 @@ type WindowID struct {
 
 // LatencySummary holds serving-latency percentiles of a window, in
 // milliseconds, when events carry latency_ms.
-type LatencySummary struct {
-	Count int64
-	P50   float64
-	P95   float64
-	P99   float64
-}
+type LatencySummary = stats.LatencyReport
 
 // WindowResult is everything driftd measured for one window. A window is
 // emitted when it closes and again, with a higher Revision, each time late

@@ -32,13 +32,8 @@ type windowState interface {
 	ReportOutcomes(prev windowReport) windowReport
 }
 
-// windowReport mirrors stats.WindowReport.
-type windowReport struct {
-	Features    map[string]stats.FeatureReport
-	Prediction  *stats.FeatureReport
-	Performance *stats.PerformanceReport
-	Latency     *LatencySummary
-}
+// windowReport is what a window state reports.
+type windowReport = stats.WindowReport
 
 // stateFactory returns an empty state for a model version and the ID of the
 // baseline it compares against ("" when there is none).

@@ -110,11 +110,4 @@ func (s *statsState) ReportOutcomes(prev windowReport) windowReport {
 	return r
 }
 
-func (s *statsState) Report() windowReport {
-	r := s.acc.Report()
-	out := windowReport{Features: r.Features, Prediction: r.Prediction, Performance: r.Performance}
-	if r.Latency != nil {
-		out.Latency = &LatencySummary{Count: r.Latency.Count, P50: r.Latency.P50, P95: r.Latency.P95, P99: r.Latency.P99}
-	}
-	return out
-}
+func (s *statsState) Report() windowReport { return s.acc.Report() }
