@@ -416,14 +416,7 @@ func (w *worker) handle(kind EventKind, d *decodedMsg, now time.Time) {
 	}
 	ev := &d.ev
 	if kind == Prediction {
-		before := w.eng.stats
 		w.eng.prediction(ev, now.UnixMilli())
-		if w.eng.stats.NoBaseline != before.NoBaseline {
-			w.r.m.noBaseline.Inc()
-		}
-		if w.eng.stats.LateEvents != before.LateEvents {
-			w.r.m.lateEvents.Inc()
-		}
 	} else {
 		w.eng.outcome(ev, now.UnixMilli())
 	}
@@ -568,6 +561,8 @@ func (w *worker) exportStats() {
 	m.joinEvents.WithLabelValues("evicted").Add(float64(j.Evicted - prev.join.Evicted))
 	m.joinEvents.WithLabelValues("orphan_outcome").Add(float64(j.OrphanOutcomes - prev.join.OrphanOutcomes))
 	m.windowsClosed.Add(float64(w.eng.stats.WindowsClosed - prev.eng.WindowsClosed))
+	m.lateEvents.Add(float64(w.eng.stats.LateEvents - prev.eng.LateEvents))
+	m.noBaseline.Add(float64(w.eng.stats.NoBaseline - prev.eng.NoBaseline))
 	m.lateLabels.Add(float64(w.eng.stats.LateLabels - prev.eng.LateLabels))
 	prev.join, prev.eng = j, w.eng.stats
 }
