@@ -61,15 +61,15 @@ func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
 	// data (about 5 % per numeric feature), which is what makes
 	// notifications to time without injecting drift.
 	if err := localrun.WriteConfig(cfgPath, localrun.Config{
-		Kafka: e.o.kafka, Topics: e.topics, Group: e.group, Dir: e.dir, Admin: admin,
-		ClickHouse: e.o.clickhouse, Database: e.database, SigningKey: key,
+		Kafka: e.o.Kafka, Topics: e.topics, Group: e.group, Dir: e.dir, Admin: admin,
+		ClickHouse: e.o.ClickHouse, Database: e.database, SigningKey: key,
 		Window: e.o.window, Lateness: e.o.lateness, IdleTimeout: 5 * time.Second, LabelHorizon: 10 * time.Minute,
 		Rules:   []string{"- {name: ks_by_chance, metric: ks.p_value, threshold: 0.05}"},
 		Targets: []string{fmt.Sprintf(`- {name: bench, kind: webhook, url: "%s/hook"}`, recv.URL())},
 	}); err != nil {
 		return nil, err
 	}
-	ch, err := clickhouse.Open(&clickhouse.Options{Addr: []string{e.o.clickhouse},
+	ch, err := clickhouse.Open(&clickhouse.Options{Addr: []string{e.o.ClickHouse},
 		Auth: clickhouse.Auth{Database: e.database, Username: "default"}})
 	if err != nil {
 		return nil, fmt.Errorf("opening ClickHouse: %w", err)
@@ -77,7 +77,7 @@ func (e *e2eRun) run(ctx context.Context) (*e2eResult, error) {
 	defer ch.Close()
 
 	started := time.Now()
-	driftd, err := localrun.StartDriftd(e.o.driftd, cfgPath, filepath.Join(e.dir, "driftd.log"))
+	driftd, err := localrun.StartDriftd(e.o.Driftd, cfgPath, filepath.Join(e.dir, "driftd.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ func (e *e2eRun) startProfile(base string) {
 			fmt.Fprintf(os.Stderr, "bench: CPU profile: %v\n", err)
 			return
 		}
-		fmt.Printf("CPU profile of driftd: %s (go tool pprof -top %s %s)\n", path, e.o.driftd, path)
+		fmt.Printf("CPU profile of driftd: %s (go tool pprof -top %s %s)\n", path, e.o.Driftd, path)
 	}()
 }
 

@@ -13,11 +13,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -27,29 +25,26 @@ import (
 )
 
 type options struct {
-	driftd, probe, python, peers string
-	kafka, clickhouse            string
-	dir, out                     string
-	events, peerRows             int64
-	trainingRows                 int
-	seed                         int64
-	window, lateness             time.Duration
-	windows                      int
-	timeout                      time.Duration
-	keep                         bool
-	profileSeconds               int
-	brokerPID, clickhousePID     string
-	pollEvery                    time.Duration
+	localrun.Targets
+	python, peers            string
+	dir, out                 string
+	events, peerRows         int64
+	trainingRows             int
+	seed                     int64
+	window, lateness         time.Duration
+	windows                  int
+	timeout                  time.Duration
+	keep                     bool
+	profileSeconds           int
+	brokerPID, clickhousePID string
+	pollEvery                time.Duration
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.driftd, "driftd", "bin/driftd", "driftd binary")
-	flag.StringVar(&o.probe, "probe", ".local/bin/probe", "probe binary (creates topics)")
+	o.AddFlags(flag.CommandLine)
 	flag.StringVar(&o.python, "python", ".local/bench-venv/bin/python", "Python with deploy/bench/requirements.txt installed")
 	flag.StringVar(&o.peers, "peers", "deploy/bench/peers.py", "the peer script")
-	flag.StringVar(&o.kafka, "kafka", "127.0.0.1:19092", "Kafka broker")
-	flag.StringVar(&o.clickhouse, "clickhouse", "127.0.0.1:19000", "ClickHouse native address")
 	flag.StringVar(&o.dir, "dir", ".local/bench", "working folder (recreated)")
 	flag.StringVar(&o.out, "out", "bench-results.json", "results JSON file")
 	flag.Int64Var(&o.events, "events", 2_000_000, "predictions + outcomes to load (rounded to a multiple of 2×windows×window seconds)")
@@ -65,13 +60,7 @@ func main() {
 	flag.StringVar(&o.brokerPID, "broker-pid-file", ".local/kafka/kafka.pid", "pid file of the Kafka broker, to count its CPU (optional)")
 	flag.StringVar(&o.clickhousePID, "clickhouse-pid-file", ".local/clickhouse/clickhouse.pid", "pid file of the ClickHouse server, to count its CPU (optional)")
 	flag.DurationVar(&o.pollEvery, "poll-every", 100*time.Millisecond, "how often to query ClickHouse for newly visible windows (the resolution of the window → ClickHouse latency, and load on ClickHouse)")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	localrun.Main("bench", func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func step(format string, args ...any) {
@@ -81,7 +70,7 @@ func step(format string, args ...any) {
 func run(ctx context.Context, o options) error {
 	began := time.Now()
 	res := &Results{Started: began.UTC().Format(time.RFC3339), Partitions: 4}
-	res.Machine = describeMachine(o.driftd)
+	res.Machine = describeMachine(o.Driftd)
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	maxLoad := make(chan float64, 1)
 	go func() { maxLoad <- sampleLoad(loadCtx, 5*time.Second) }()
@@ -114,37 +103,37 @@ func run(ctx context.Context, o options) error {
 	database := "driftd_bench"
 
 	step("training data and the baseline (%d rows)", o.trainingRows)
-	if err := sh(ctx, o.driftd, append(slicesClone(sim), "--training-only", "--training-out",
+	if err := sh(ctx, o.Driftd, append(slicesClone(sim), "--training-only", "--training-out",
 		filepath.Join(o.dir, "train"), "--training-rows", fmt.Sprint(o.trainingRows))...); err != nil {
 		return err
 	}
 	trainCSV := filepath.Join(o.dir, "train", "bench_v1.csv")
 	profile := filepath.Join(o.dir, "baselines", "bench_v1.json")
-	if err := sh(ctx, o.driftd, "baseline", "build", "--input", trainCSV, "--model", "bench", "--version", "v1",
+	if err := sh(ctx, o.Driftd, "baseline", "build", "--input", trainCSV, "--model", "bench", "--version", "v1",
 		"--target", "target", "--prediction", "prediction", "--score", "score", "-o", profile); err != nil {
 		return err
 	}
 
 	step("fresh topics (4 partitions) and ClickHouse database %s", database)
-	if err := sh(ctx, o.probe, "topics", o.kafka, "4", topics[0], topics[1], topics[2]); err != nil {
+	if err := sh(ctx, o.Probe, "topics", o.Kafka, "4", topics[0], topics[1], topics[2]); err != nil {
 		return err
 	}
-	if err := sh(ctx, o.probe, "topics", o.kafka, "1", topics[3]); err != nil {
+	if err := sh(ctx, o.Probe, "topics", o.Kafka, "1", topics[3]); err != nil {
 		return err
 	}
 	if !o.keep {
-		defer deleteTopics(o.kafka, topics[:])
+		defer deleteTopics(o.Kafka, topics[:])
 	}
-	if err := dropDatabase(ctx, o.clickhouse, database); err != nil {
+	if err := dropDatabase(ctx, o.ClickHouse, database); err != nil {
 		return err
 	}
-	if err := sh(ctx, o.driftd, "migrate", "--clickhouse", o.clickhouse, "--database", database); err != nil {
+	if err := sh(ctx, o.Driftd, "migrate", "--clickhouse", o.ClickHouse, "--database", database); err != nil {
 		return err
 	}
 
 	step("loading Kafka once: %d rows/s of event time for %s", perS, span)
 	var sum simSummary
-	if err := shJSON(ctx, &sum, o.driftd, append(slicesClone(sim), "--brokers", o.kafka,
+	if err := shJSON(ctx, &sum, o.Driftd, append(slicesClone(sim), "--brokers", o.Kafka,
 		"--predictions-topic", topics[0], "--outcomes-topic", topics[1])...); err != nil {
 		return err
 	}
@@ -154,7 +143,7 @@ func run(ctx context.Context, o options) error {
 	predFile := filepath.Join(o.dir, "files", "predictions.jsonl")
 	step("the same events (same seed) to %s for the peers", predFile)
 	var fileSum simSummary
-	if err := shJSON(ctx, &fileSum, o.driftd, append(slicesClone(sim), "--out-file", predFile)...); err != nil {
+	if err := shJSON(ctx, &fileSum, o.Driftd, append(slicesClone(sim), "--out-file", predFile)...); err != nil {
 		return err
 	}
 	if fileSum.Predictions != sum.Predictions || fileSum.Outcomes != sum.Outcomes {
@@ -173,7 +162,7 @@ func run(ctx context.Context, o options) error {
 	// the ceiling should not gain from that.
 	ceiling := func(round int) error {
 		step("consume-only ceiling (%d of 2): kafka-go consumer group over both topics", round)
-		d, cpu, brokerCPU, err := consumeOnly(ctx, []string{o.kafka}, fmt.Sprintf("bench-ceiling-%s-%d", runID, round), topics[:2], res.Events, o.brokerPID)
+		d, cpu, brokerCPU, err := consumeOnly(ctx, []string{o.Kafka}, fmt.Sprintf("bench-ceiling-%s-%d", runID, round), topics[:2], res.Events, o.brokerPID)
 		if err != nil {
 			return err
 		}
@@ -224,7 +213,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	step("the same drift computation on %s rows: driftd compare", count(float64(res.PeerRows)))
-	res.DriftdCompareRowsPerS, res.CompareError = runCompare(ctx, o.driftd, profile, peerCSV, info.columns, res.PeerRows)
+	res.DriftdCompareRowsPerS, res.CompareError = runCompare(ctx, o.Driftd, profile, peerCSV, info.columns, res.PeerRows)
 	step("numpy/scipy and Evidently (deploy/bench/peers.py)")
 	runPeers(ctx, o, trainCSV, peerCSV, res)
 

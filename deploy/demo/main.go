@@ -10,43 +10,29 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/driftd/driftd/deploy/localrun"
 )
 
 type options struct {
-	driftd     string
-	probe      string
-	kafka      string
-	clickhouse string
-	scenario   string
-	dir        string
-	eventRate  string
-	timeout    time.Duration
+	localrun.Targets
+	scenario  string
+	dir       string
+	eventRate string
+	timeout   time.Duration
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.driftd, "driftd", "bin/driftd", "driftd binary")
-	flag.StringVar(&o.probe, "probe", ".local/bin/probe", "probe binary (creates topics)")
-	flag.StringVar(&o.kafka, "kafka", "127.0.0.1:19092", "Kafka broker")
-	flag.StringVar(&o.clickhouse, "clickhouse", "127.0.0.1:19000", "ClickHouse native address")
+	o.AddFlags(flag.CommandLine)
 	flag.StringVar(&o.scenario, "scenario", "testdata/scenarios/demo.yaml", "simulate scenario")
 	flag.StringVar(&o.dir, "dir", ".local/demo", "working folder (recreated)")
 	flag.StringVar(&o.eventRate, "event-rate", "40/s", "rows per second of event time per model")
 	flag.DurationVar(&o.timeout, "timeout", 4*time.Minute, "give up waiting for detections after this long")
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
-	}
+	localrun.Main("demo", func(ctx context.Context) error { return run(ctx, o) })
 }
 
 func step(format string, args ...any) {
@@ -74,7 +60,7 @@ func run(ctx context.Context, o options) error {
 		"demo_dead_letters_" + runID, "demo_changelog_" + runID}
 
 	step("building baselines from simulated training data")
-	if err := sh(ctx, o.driftd, "simulate", "--scenario", o.scenario, "--training-only",
+	if err := sh(ctx, o.Driftd, "simulate", "--scenario", o.scenario, "--training-only",
 		"--training-out", filepath.Join(o.dir, "training")); err != nil {
 		return err
 	}
@@ -86,20 +72,20 @@ func run(ctx context.Context, o options) error {
 		base := strings.TrimSuffix(filepath.Base(csv), ".csv")
 		model, version, _ := strings.Cut(base, "_")
 		out := filepath.Join(o.dir, "baselines", base+".json")
-		if err := sh(ctx, o.driftd, "baseline", "build", "--input", csv, "--model", model, "--version", version,
+		if err := sh(ctx, o.Driftd, "baseline", "build", "--input", csv, "--model", model, "--version", version,
 			"--target", "target", "--prediction", "prediction", "--score", "score", "-o", out); err != nil {
 			return err
 		}
 	}
 
 	step("preparing Kafka topics and the ClickHouse database %s", database)
-	if err := sh(ctx, o.probe, "topics", o.kafka, "4", topics[0], topics[1], topics[2]); err != nil {
+	if err := sh(ctx, o.Probe, "topics", o.Kafka, "4", topics[0], topics[1], topics[2]); err != nil {
 		return err
 	}
-	if err := sh(ctx, o.probe, "topics", o.kafka, "1", topics[3]); err != nil {
+	if err := sh(ctx, o.Probe, "topics", o.Kafka, "1", topics[3]); err != nil {
 		return err
 	}
-	if err := sh(ctx, o.driftd, "migrate", "--clickhouse", o.clickhouse, "--database", database); err != nil {
+	if err := sh(ctx, o.Driftd, "migrate", "--clickhouse", o.ClickHouse, "--database", database); err != nil {
 		return err
 	}
 
@@ -116,8 +102,8 @@ func run(ctx context.Context, o options) error {
 	cfgPath := filepath.Join(o.dir, "driftd.yaml")
 	// The demo compresses time: 5-minute windows of event time.
 	if err := localrun.WriteConfig(cfgPath, localrun.Config{
-		Kafka: o.kafka, Topics: topics, Group: "driftd-demo-" + runID, Dir: o.dir, Admin: admin,
-		ClickHouse: o.clickhouse, Database: database, SigningKey: key,
+		Kafka: o.Kafka, Topics: topics, Group: "driftd-demo-" + runID, Dir: o.dir, Admin: admin,
+		ClickHouse: o.ClickHouse, Database: database, SigningKey: key,
 		Window: 5 * time.Minute, Lateness: 30 * time.Second, IdleTimeout: 10 * time.Second, LabelHorizon: 30 * time.Minute,
 		Rules: demoRules,
 		Targets: []string{
@@ -129,7 +115,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	step("starting driftd (config %s, admin http://%s)", cfgPath, admin)
-	driftd, err := localrun.StartDriftd(o.driftd, cfgPath, filepath.Join(o.dir, "driftd.log"))
+	driftd, err := localrun.StartDriftd(o.Driftd, cfgPath, filepath.Join(o.dir, "driftd.log"))
 	if err != nil {
 		return err
 	}
@@ -139,8 +125,8 @@ func run(ctx context.Context, o options) error {
 	}
 
 	step("streaming the scenario %s into Kafka (%s rows/s of event time per model)", o.scenario, o.eventRate)
-	if err := sh(ctx, o.driftd, "simulate", "--scenario", o.scenario, "--event-rate", o.eventRate,
-		"--brokers", o.kafka, "--predictions-topic", topics[0], "--outcomes-topic", topics[1]); err != nil {
+	if err := sh(ctx, o.Driftd, "simulate", "--scenario", o.scenario, "--event-rate", o.eventRate,
+		"--brokers", o.Kafka, "--predictions-topic", topics[0], "--outcomes-topic", topics[1]); err != nil {
 		return err
 	}
 
@@ -156,11 +142,11 @@ func run(ctx context.Context, o options) error {
 
 	step("drift and F1 over time, from ClickHouse (driftd report)")
 	report := filepath.Join(o.dir, "report.html")
-	if err := sh(ctx, o.driftd, "report", "--clickhouse", o.clickhouse, "--database", database, "--html", report); err != nil {
+	if err := sh(ctx, o.Driftd, "report", "--clickhouse", o.ClickHouse, "--database", database, "--html", report); err != nil {
 		return err
 	}
 	fmt.Printf("\nDemo finished in %s. Services are still up for exploring:\n", time.Since(started).Round(time.Second))
-	fmt.Printf("  clickhouse-client --port %s --database %s   (tables: docs/clickhouse.md)\n", portOf(o.clickhouse), database)
+	fmt.Printf("  clickhouse-client --port %s --database %s   (tables: docs/clickhouse.md)\n", portOf(o.ClickHouse), database)
 	fmt.Printf("  driftd log: %s\n  stop the services: make services-down\n", driftd.Log)
 	if missed > 0 {
 		return fmt.Errorf("%d injected scenario(s) not detected in their window or the next", missed)

@@ -9,12 +9,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"sync"
 	"syscall"
 	"text/template"
@@ -267,3 +269,32 @@ func RandomHex(n int) string {
 
 // ErrExited reports a driftd that stopped while it was still needed.
 var ErrExited = errors.New("driftd exited")
+
+// Targets are what every local runner points at: the driftd and probe
+// binaries `make build` leaves, and the services `make services-up` starts.
+type Targets struct {
+	Driftd, Probe     string
+	Kafka, ClickHouse string
+}
+
+// AddFlags registers -driftd, -probe, -kafka and -clickhouse, defaulting to
+// the Makefile's locations and ports.
+func (t *Targets) AddFlags(fs *flag.FlagSet) {
+	fs.StringVar(&t.Driftd, "driftd", "bin/driftd", "driftd binary")
+	fs.StringVar(&t.Probe, "probe", ".local/bin/probe", "probe binary (creates topics)")
+	fs.StringVar(&t.Kafka, "kafka", "127.0.0.1:19092", "Kafka broker")
+	fs.StringVar(&t.ClickHouse, "clickhouse", "127.0.0.1:19000", "ClickHouse native address")
+}
+
+// Main parses the flags, runs run with a context that SIGINT and SIGTERM
+// cancel, and exits 1 with "name: error" when it fails.
+func Main(name string, run func(context.Context) error) {
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		stop()
+		os.Exit(1)
+	}
+}
