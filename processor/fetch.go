@@ -43,6 +43,9 @@ type partitionReader struct {
 	stop  func() bool // unregisters the context watch on conn
 	batch *kafka.Batch
 	fails int // consecutive failed fetches, for the backoff
+	// whole is set when a value did not fit the buffer readValue was
+	// given: the next response is read whole, by ReadMessage.
+	whole bool
 }
 
 func newPartitionReader(kc *kafkaConn, topic string, partition int, offset int64, log zerolog.Logger) *partitionReader {
@@ -119,6 +122,102 @@ func (r *partitionReader) read(ctx context.Context) (kafka.Message, bool) {
 	r.fails = 0
 	return kafka.Message{}, false
 }
+
+// readValue is read without the key and without an allocation: the
+// message's value is copied into buf (Value = buf[:n]) and its Key is left
+// unset. kafka-go's ReadMessage allocates key and value for every message;
+// with its garbage that was about 0.4 µs of the 0.8 µs a message cost the
+// fetch stage. The key is wanted only for a dead letter, and is read again
+// by offset then (keyAt). owned reports a message read whole instead (its
+// Key and Value are its own, not in buf): the one after a value that did
+// not fit buf, which kafka-go reports by ending the response (the
+// connection stays in step, positioned at that message), and the rest of
+// the response after it.
+func (r *partitionReader) readValue(ctx context.Context, buf []byte) (m kafka.Message, owned, ok bool) {
+	if r.batch == nil {
+		return kafka.Message{}, false, false
+	}
+	if r.whole {
+		// Whole to the end of the response: the next value-only read
+		// would meet the big value again, ahead of the requested offset
+		// in its record batch, and cost a fetch per message.
+		m, ok := r.read(ctx)
+		if !ok {
+			r.whole = false
+		}
+		return m, true, ok
+	}
+	for {
+		n, err := r.batch.Read(buf)
+		if err != nil {
+			break
+		}
+		// Read, unlike ReadMessage, returns the records of the response's
+		// first record batch that precede the requested offset.
+		off := r.batch.Offset() - 1
+		if off < r.next {
+			continue
+		}
+		r.next = off + 1
+		return kafka.Message{Topic: r.topic, Partition: r.partition, Offset: off,
+			HighWaterMark: r.batch.HighWaterMark(), Value: buf[:n:n]}, false, true
+	}
+	b := r.batch
+	r.batch = nil
+	if cerr := b.Close(); cerr != nil {
+		if errors.Is(cerr, io.ErrShortBuffer) {
+			r.whole, r.fails = true, 0
+			return kafka.Message{}, false, false
+		}
+		r.recover(ctx, cerr)
+		return kafka.Message{}, false, false
+	}
+	if off := b.Offset(); off > r.next {
+		r.next = off
+	}
+	r.fails = 0
+	return kafka.Message{}, false, false
+}
+
+// keyAt returns the key of the message at offset off, reading from there
+// (or on from where the reader is, when off is just ahead); found is false
+// when the partition has no message at off any more (retention or
+// compaction removed it). It waits, retrying, until ctx ends.
+func (r *partitionReader) keyAt(ctx context.Context, off int64) (key []byte, found bool, err error) {
+	if off < r.next || off-r.next > keyReadAhead {
+		if r.batch != nil {
+			_ = r.batch.Close()
+			r.batch = nil
+		}
+		r.next = off
+	}
+	for {
+		if r.batch == nil {
+			if err := r.fetch(ctx); err != nil {
+				return nil, false, err
+			}
+		}
+		for {
+			m, ok := r.read(ctx)
+			if !ok {
+				break
+			}
+			switch {
+			case m.Offset == off:
+				return m.Key, true, nil
+			case m.Offset > off:
+				return nil, false, nil
+			}
+		}
+		if r.next > off {
+			return nil, false, nil
+		}
+	}
+}
+
+// keyReadAhead is how far keyAt reads on instead of fetching at the
+// offset: rejects close together share a fetch.
+const keyReadAhead = 1000
 
 // renew extends the read deadline: the caller was away (handing off
 // decoded messages) and the connection must not time out meanwhile.

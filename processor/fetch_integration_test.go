@@ -3,6 +3,7 @@ package processor
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,4 +162,105 @@ func TestPartitionReaderStopsOnCancelIntegration(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("fetch still blocked 5 s after cancel")
 	}
+}
+
+// TestPartitionReaderValuesIntegration: readValue returns every message
+// exactly once and in order with its value in the caller's buffer, from
+// the first offset or one in the middle of a record batch; a value too
+// big for the buffer is read whole (owned, with its key), and so is the
+// rest of its response, and reading goes on after it without loss or
+// repeat. keyAt finds the key of any offset,
+// ahead of the reader or behind it.
+func TestPartitionReaderValuesIntegration(t *testing.T) {
+	brokers := testservices.Kafka(t)
+	topic := testservices.UniqueName(t, "fetchvalues")
+	testservices.CreateTopics(t, brokers, 1, topic)
+	const n, bufSize = 3000, 1024
+	big := func(i int) bool { return i%37 == 5 || i == 2000 }
+	value := func(i int) string {
+		pad := 3
+		switch {
+		case i == 2000:
+			pad = 20000
+		case big(i):
+			pad = 5000
+		}
+		return strconv.Itoa(i) + ":" + strings.Repeat("x", pad)
+	}
+	tr := &kafka.Transport{} // the shared one may not know the new topic yet
+	defer tr.CloseIdleConnections()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: partitionZero{}, Transport: tr,
+		BatchSize: 400, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		msgs[i] = kafka.Message{Key: []byte("key-" + strconv.Itoa(i)), Value: []byte(value(i))}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatalf("producing: %v", err)
+	}
+	_ = w.Close()
+
+	readValues := func(t *testing.T, from int) {
+		r, _ := testReader(t, topic, int64(from))
+		buf := make([]byte, bufSize)
+		want, wholes := from, 0
+		for want < n {
+			if err := r.fetch(ctx); err != nil {
+				t.Fatalf("fetch at offset %d: %v", want, err)
+			}
+			for {
+				fits := len(value(want)) <= len(buf)
+				m, owned, ok := r.readValue(ctx, buf)
+				if !ok {
+					break
+				}
+				if m.Offset != int64(want) || string(m.Value) != value(want) {
+					t.Fatalf("read offset %d value %.20q, want offset %d %.20q (lost or repeated messages)", m.Offset, m.Value, want, value(want))
+				}
+				if !fits && !owned {
+					t.Fatalf("offset %d: a value larger than the buffer was not read whole", want)
+				}
+				if owned {
+					wholes++
+					// As the worker does: room for twice the largest
+					// value seen, so the next ones fit.
+					if 2*len(m.Value) > len(buf) {
+						buf = make([]byte, 2*len(m.Value))
+					}
+					if string(m.Key) != "key-"+strconv.Itoa(want) {
+						t.Fatalf("offset %d read whole has key %q", want, m.Key)
+					}
+				} else if len(m.Key) != 0 || &m.Value[0] != &buf[0] {
+					t.Fatalf("offset %d: a value-only read has key %q or a value outside the buffer", want, m.Key)
+				}
+				if m.Topic != topic || m.HighWaterMark != n {
+					t.Fatalf("message metadata: topic %q high-water mark %d", m.Topic, m.HighWaterMark)
+				}
+				want++
+			}
+		}
+		if wholes == 0 {
+			t.Fatal("no value was larger than the buffer; the test did not test")
+		}
+		// After a value too big for the buffer the rest of its response
+		// (here: its record batch, about 400 records) is read whole; the
+		// buffer grows twice (to 10 KB, then 40 KB), so about two batches
+		// are, and the rest takes the value-only path.
+		if wholes > n/3 {
+			t.Errorf("%d of %d messages read whole", wholes, n-from)
+		}
+	}
+	t.Run("from the first offset", func(t *testing.T) { readValues(t, 0) })
+	t.Run("from an offset inside a record batch", func(t *testing.T) { readValues(t, 1234) })
+	t.Run("keys by offset", func(t *testing.T) {
+		r, _ := testReader(t, topic, 0)
+		for _, off := range []int64{5, 6, 7, 900, 2999, 1, 1500, 1501} {
+			key, found, err := r.keyAt(ctx, off)
+			if err != nil || !found || string(key) != "key-"+strconv.Itoa(int(off)) {
+				t.Fatalf("keyAt(%d) = %q, found %v, err %v", off, key, found, err)
+			}
+		}
+	})
 }

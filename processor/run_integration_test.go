@@ -414,6 +414,12 @@ func TestRunBadInputToDLQIntegration(t *testing.T) {
 		if h["driftd.source.topic"] == "" || h["driftd.source.offset"] == "" || h["driftd.source.partition"] == "" {
 			t.Errorf("dead letter lacks source headers: %v", h)
 		}
+		// Values are read without keys; a dead letter's key is read
+		// again by offset, and must be the original one.
+		if h[dlqKeyField] != "fraud" || h["driftd.key_unavailable"] != "" {
+			t.Errorf("dead letter for a %s input has key %q (key_unavailable %q), want the original \"fraud\"",
+				reason, h[dlqKeyField], h["driftd.key_unavailable"])
+		}
 	}
 }
 
@@ -456,7 +462,11 @@ func (r *rejectRecorder) byReason() map[string]int64 {
 	return out
 }
 
-// readDLQ reads n dead letters and maps original bytes to headers.
+// dlqKeyField is where readDLQ puts a dead letter's key among its headers.
+const dlqKeyField = "(key)"
+
+// readDLQ reads n dead letters and maps original bytes to headers (and
+// the key, as dlqKeyField).
 func readDLQ(t *testing.T, f *fixture, n int) map[string]map[string]string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -470,7 +480,7 @@ func readDLQ(t *testing.T, f *fixture, n int) map[string]map[string]string {
 		if err != nil {
 			t.Fatalf("reading dead letters (%d of %d): %v", len(out), n, err)
 		}
-		h := map[string]string{}
+		h := map[string]string{dlqKeyField: string(m.Key)}
 		for _, x := range m.Headers {
 			h[x.Key] = string(x.Value)
 		}

@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -41,6 +42,7 @@ type worker struct {
 	epoch     uint64
 	processed int // messages since the last flush started
 	dlq       []kafka.Message
+	dlqKeys   []deadLetterKey // dead letters whose key is still to be read
 	rejects   map[rejectKey]int64
 
 	// The flush being written, if any: its writes run on their own
@@ -82,9 +84,45 @@ type decodedBatch struct {
 }
 
 type decodedMsg struct {
-	msg kafka.Message
-	ev  Event        // owned copy, valid while the batch is
-	err *DecodeError // rejected: ev is unset
+	// msg is the message without its value, except when rejected: then
+	// Value is its own copy, cut to maxDeadLetterBytes (truncated says
+	// so), and Key is set only when keyKnown (see readValue).
+	msg       kafka.Message
+	keyKnown  bool
+	truncated bool
+	ev        Event        // owned copy, valid while the batch is
+	err       *DecodeError // rejected: ev is unset
+}
+
+// rawChunk is a run of fetched messages on its way to the decoder. The
+// values of those not owned are in arena, which the chunk keeps from one
+// use to the next: values are read into it, not allocated per message.
+type rawChunk struct {
+	msgs  []kafka.Message
+	owned []bool
+	arena []byte
+}
+
+// free is the arena's unused part, where the next value is read.
+func (c *rawChunk) free() []byte { return c.arena[len(c.arena):cap(c.arena)] }
+
+// Arena sizing: a chunk is cut when its arena has less than room left,
+// where room is twice the largest value seen on the topic so far (at
+// least minRoom, at most one byte over limits.max_message_bytes, since a
+// larger message is rejected anyway and is read whole when it comes). An
+// arena holds 4 rooms, at least minArena, so a chunk of small messages is
+// cut by count (maxBatch), not by bytes.
+const (
+	minRoom  = 4 << 10
+	minArena = 256 << 10
+)
+
+// deadLetterKey is a dead letter (its index in the flush's list) whose
+// source key is read again at the flush, by topic and offset.
+type deadLetterKey struct {
+	index  int
+	topic  string
+	offset int64
 }
 
 // maxBatch bounds a decoded batch: the decoder sends what it has whenever
@@ -97,8 +135,8 @@ const maxBatch = 256
 type input struct {
 	ch       chan *decodedBatch
 	free     chan *decodedBatch
-	raw      chan []kafka.Message
-	freeRaw  chan []kafka.Message
+	raw      chan *rawChunk
+	freeRaw  chan *rawChunk
 	fetching atomic.Bool // the reader holds messages not yet sent
 	decoding atomic.Bool // the decoder holds messages not yet sent
 }
@@ -268,15 +306,17 @@ func (w *worker) finish(genCtx context.Context, cancelFlush context.CancelFunc, 
 // chunks and 4 decoded batches per topic and partition.
 func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, topic string, offset int64) *input {
 	in := &input{ch: make(chan *decodedBatch, 4), free: make(chan *decodedBatch, 8),
-		raw: make(chan []kafka.Message, 8), freeRaw: make(chan []kafka.Message, 10)}
+		raw: make(chan *rawChunk, 8), freeRaw: make(chan *rawChunk, 10)}
 	pr := newPartitionReader(w.r.kc, topic, w.partition, offset, w.log)
+	maxRoom := w.r.cfg.Limits.MaxMessageBytes + 1
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		w.profileLabel("fetch", topic)
 		defer close(in.raw)
 		defer pr.close()
-		var chunk []kafka.Message
+		room := minRoom
+		var chunk *rawChunk
 		send := func() bool {
 			select {
 			case in.raw <- chunk:
@@ -291,23 +331,31 @@ func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, 
 				return
 			}
 			for {
-				m, ok := pr.read(ctx)
+				if chunk == nil {
+					chunk = in.takeRaw(room)
+				}
+				m, owned, ok := pr.readValue(ctx, chunk.free())
 				if !ok {
 					break
 				}
-				if chunk == nil {
+				if len(chunk.msgs) == 0 {
 					in.fetching.Store(true)
-					chunk = in.takeRaw()
 				}
-				chunk = append(chunk, m)
-				if len(chunk) == maxBatch {
+				if !owned {
+					chunk.arena = chunk.arena[:len(chunk.arena)+len(m.Value)]
+					if 2*len(m.Value) > room {
+						room = min(2*len(m.Value), maxRoom)
+					}
+				}
+				chunk.msgs, chunk.owned = append(chunk.msgs, m), append(chunk.owned, owned)
+				if len(chunk.msgs) == maxBatch || len(chunk.free()) < room {
 					if !send() {
 						return
 					}
 					pr.renew()
 				}
 			}
-			if len(chunk) > 0 && !send() {
+			if chunk != nil && len(chunk.msgs) > 0 && !send() {
 				return
 			}
 			in.fetching.Store(false)
@@ -318,7 +366,7 @@ func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, 
 		w.profileLabel("decode", topic)
 		dec := NewDecoder(w.r.cfg.Limits, w.r.cfg.Models)
 		for {
-			var chunk []kafka.Message
+			var chunk *rawChunk
 			select {
 			case c, ok := <-in.raw:
 				if !ok {
@@ -332,15 +380,17 @@ func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, 
 			b := in.take(kind)
 			// Reslice rather than append zero items: the slots' event
 			// buffers are reused.
-			if cap(b.items) < len(chunk) {
-				b.items = make([]decodedMsg, len(chunk))
+			if cap(b.items) < len(chunk.msgs) {
+				b.items = make([]decodedMsg, len(chunk.msgs))
 			}
-			b.items = b.items[:len(chunk)]
-			for i := range chunk {
-				decodeInto(dec, kind, chunk[i], &b.items[i])
+			b.items = b.items[:len(chunk.msgs)]
+			for i := range chunk.msgs {
+				decodeInto(dec, kind, chunk.msgs[i], chunk.owned[i], &b.items[i])
 			}
+			// The arena is reused from here: nothing decoded refers to it.
+			chunk.msgs, chunk.owned, chunk.arena = chunk.msgs[:0], chunk.owned[:0], chunk.arena[:0]
 			select {
-			case in.freeRaw <- chunk[:0]:
+			case in.freeRaw <- chunk:
 			default:
 			}
 			select {
@@ -365,14 +415,19 @@ func (w *worker) profileLabel(role, topic string) {
 	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), l))
 }
 
-// takeRaw returns an empty chunk, recycled when one is free.
-func (in *input) takeRaw() []kafka.Message {
+// takeRaw returns an empty chunk, recycled when one is free, whose arena
+// holds at least 4 rooms.
+func (in *input) takeRaw(room int) *rawChunk {
+	var c *rawChunk
 	select {
-	case c := <-in.freeRaw:
-		return c
+	case c = <-in.freeRaw:
 	default:
-		return make([]kafka.Message, 0, maxBatch)
+		c = &rawChunk{msgs: make([]kafka.Message, 0, maxBatch), owned: make([]bool, 0, maxBatch)}
 	}
+	if cap(c.arena) < 4*room {
+		c.arena = make([]byte, 0, max(4*room, minArena))
+	}
+	return c
 }
 
 // take returns an empty batch, recycled when one is free.
@@ -387,15 +442,24 @@ func (in *input) take(kind EventKind) *decodedBatch {
 }
 
 // decodeInto decodes m into out's own event buffers (the event shares
-// nothing with m.Value).
-func decodeInto(dec *Decoder, kind EventKind, m kafka.Message, out *decodedMsg) {
-	out.msg = m
-	if err := dec.DecodeTo(kind, m.Value, &out.ev); err != nil {
+// nothing with m.Value, which may be in a reader's arena). owned says
+// m's Key was read (see readValue).
+func decodeInto(dec *Decoder, kind EventKind, m kafka.Message, owned bool, out *decodedMsg) {
+	value := m.Value
+	out.msg, out.keyKnown, out.truncated = m, owned, false
+	out.msg.Value = nil
+	if err := dec.DecodeTo(kind, value, &out.ev); err != nil {
 		var de *DecodeError
 		if !errors.As(err, &de) {
 			de = &DecodeError{Reason: ReasonMalformedJSON, Detail: err.Error()}
 		}
 		out.err = de
+		if len(value) > maxDeadLetterBytes {
+			// The dead letter must fit one produce request; a message
+			// the broker took may not once headers are added.
+			value, out.truncated = value[:maxDeadLetterBytes], true
+		}
+		out.msg.Value = bytes.Clone(value)
 		return
 	}
 	out.err = nil
@@ -411,7 +475,7 @@ func (w *worker) handle(kind EventKind, d *decodedMsg, now time.Time) {
 	}
 	w.processed++
 	if d.err != nil {
-		w.reject(m, d.err, now)
+		w.reject(d, now)
 		return
 	}
 	ev := &d.ev
@@ -422,16 +486,18 @@ func (w *worker) handle(kind EventKind, d *decodedMsg, now time.Time) {
 	}
 }
 
-func (w *worker) reject(m *kafka.Message, de *DecodeError, now time.Time) {
+func (w *worker) reject(d *decodedMsg, now time.Time) {
+	m, de := &d.msg, d.err
 	w.r.m.rejected.WithLabelValues(m.Topic, de.Reason).Inc()
 	w.rejects[rejectKey{now.Truncate(time.Minute).UnixMilli(), m.Topic, de.Reason}]++
-	value, truncated := m.Value, "false"
-	if len(value) > maxDeadLetterBytes {
-		// The dead letter must fit one produce request; a message the
-		// broker took may not once headers are added.
-		value, truncated = value[:maxDeadLetterBytes], "true"
+	truncated := "false"
+	if d.truncated {
+		truncated = "true"
 	}
-	w.dlq = append(w.dlq, kafka.Message{Key: m.Key, Value: value, Headers: []kafka.Header{
+	if !d.keyKnown {
+		w.dlqKeys = append(w.dlqKeys, deadLetterKey{index: len(w.dlq), topic: m.Topic, offset: m.Offset})
+	}
+	w.dlq = append(w.dlq, kafka.Message{Key: m.Key, Value: m.Value, Headers: []kafka.Header{
 		{Key: "driftd.reason", Value: []byte(de.Reason)},
 		{Key: "driftd.truncated", Value: []byte(truncated)},
 		{Key: "driftd.detail", Value: []byte(de.Detail)},
@@ -446,6 +512,7 @@ func (w *worker) reject(m *kafka.Message, de *DecodeError, now time.Time) {
 // and with the offsets.
 type flushJob struct {
 	dlq               []kafka.Message
+	dlqKeys           []deadLetterKey
 	results           []WindowResult
 	rejects           []RejectStat
 	snap              *snapshot
@@ -475,9 +542,9 @@ func (w *worker) startFlush(commit bool) error {
 		return err
 	}
 	w.epoch++
-	job := &flushJob{dlq: w.dlq, results: results, rejects: w.takeRejects(), snap: snap,
+	job := &flushJob{dlq: w.dlq, dlqKeys: w.dlqKeys, results: results, rejects: w.takeRejects(), snap: snap,
 		epoch: w.epoch, predNext: w.predNext, outNext: w.outNext, commit: commit}
-	w.dlq = nil
+	w.dlq, w.dlqKeys = nil, nil
 	w.inflightN, w.processed = w.processed, 0
 	w.exportStats()
 	done := make(chan error, 1)
@@ -493,6 +560,9 @@ func (w *worker) startFlush(commit bool) error {
 // write makes a flush job durable, then commits. It touches no worker
 // state but the runner's (safe for concurrent use).
 func (w *worker) write(ctx context.Context, job *flushJob) error {
+	if len(job.dlqKeys) > 0 {
+		w.readDeadLetterKeys(ctx, job)
+	}
 	if len(job.dlq) > 0 {
 		err := w.r.retry(ctx, "dead_letters", func(ctx context.Context) error {
 			return w.r.dlq.WriteMessages(ctx, job.dlq...)
@@ -578,3 +648,45 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 
 // jitter spreads retries of many partitions apart.
 func jitter(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) }
+
+// deadLetterKeyTimeout bounds reading dead letters' keys again: past it a
+// dead letter goes without its key (header driftd.key_unavailable) rather
+// than stall the stream.
+const deadLetterKeyTimeout = 30 * time.Second
+
+// readDeadLetterKeys reads again, by offset, the source keys of the dead
+// letters whose values were read without them (partitionReader.readValue).
+// Rejects are rare; reading every key up front would cost each message
+// the allocation readValue saves. A key that cannot be had (the message
+// is gone from the log, or the broker did not answer in time) is marked
+// in the dead letter's headers, never silently dropped.
+func (w *worker) readDeadLetterKeys(ctx context.Context, job *flushJob) {
+	ctx, cancel := context.WithTimeout(ctx, deadLetterKeyTimeout)
+	defer cancel()
+	readers := map[string]*partitionReader{}
+	defer func() {
+		for _, r := range readers {
+			r.close()
+		}
+	}()
+	missing := 0
+	for _, ref := range job.dlqKeys {
+		r := readers[ref.topic]
+		if r == nil {
+			r = newPartitionReader(w.r.kc, ref.topic, w.partition, ref.offset, w.log)
+			r.maxBytes = 1 << 20
+			readers[ref.topic] = r
+		}
+		m := &job.dlq[ref.index]
+		key, found, err := r.keyAt(ctx, ref.offset)
+		if err != nil || !found {
+			missing++
+			m.Headers = append(m.Headers, kafka.Header{Key: "driftd.key_unavailable", Value: []byte("true")})
+			continue
+		}
+		m.Key = key
+	}
+	if missing > 0 {
+		w.log.Warn().Int("dead_letters", missing).Msg("source keys of dead letters could not be read again; they are marked driftd.key_unavailable")
+	}
+}

@@ -11,7 +11,7 @@ import (
 // or nothing more is coming.
 func TestOutcomeMayGo(t *testing.T) {
 	cfg := testEngineConfig()
-	pred := &input{ch: make(chan *decodedBatch, 1), raw: make(chan []kafka.Message, 1)}
+	pred := &input{ch: make(chan *decodedBatch, 1), raw: make(chan *rawChunk, 1)}
 	w := &worker{eng: newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)}
 	w.in[Prediction] = pred
 	w.eng.maxTS = 1000
@@ -29,7 +29,7 @@ func TestOutcomeMayGo(t *testing.T) {
 		t.Error("an outcome ahead of the predictions should wait while one is on its way")
 	}
 	<-pred.ch
-	pred.raw <- []kafka.Message{{}} // a raw chunk is on its way
+	pred.raw <- &rawChunk{msgs: []kafka.Message{{}}} // a raw chunk is on its way
 	if w.outcomeMayGo(batch(1001)) {
 		t.Error("an outcome ahead should wait while a raw chunk of predictions is on its way")
 	}
