@@ -375,16 +375,7 @@ func (d *Decoder) features() error {
 		return nil
 	}
 	for {
-		if e, v, j, ok := d.simpleFeature(); ok {
-			if e.gen == d.gen {
-				return &DecodeError{ReasonDuplicateKey, "duplicate feature " + quote([]byte(e.s))}
-			}
-			e.gen = d.gen
-			d.addFeature(e.s, v)
-			d.i = j + 1
-			if d.b[j] == ',' {
-				continue
-			}
+		if d.featureRun() {
 			return nil
 		}
 		e, err := d.featureName()
@@ -436,43 +427,71 @@ func (d *Decoder) addFeature(name string, v Value) {
 	d.ev.Features = fs
 }
 
-// simpleFeature reads, without moving d.i, the commonest feature: the name
-// seen at this position before (and plain), ':', an exact decimal (see
-// number) or a string of plain bytes, then ',' or '}' at j, all with no
-// whitespace. Anything else, ok false, goes the general way, which then
-// reads the same bytes again and finds what is wrong with them, or their
-// value by the slower paths.
-func (d *Decoder) simpleFeature() (e *interned, v Value, j int, ok bool) {
-	b, i, p := d.b, d.i, len(d.ev.Features)
-	if p >= len(d.byPos) || p >= d.limits.MaxFeatures {
-		return nil, v, 0, false
-	}
-	e = d.byPos[p]
-	if e == nil || !e.plain {
-		return nil, v, 0, false
-	}
-	i += len(e.s) + 2 // '"', name, '"', then ':' at i
-	if i+1 >= len(b) || b[d.i] != '"' || b[i-1] != '"' || b[i] != ':' || string(b[d.i+1:i-1]) != e.s {
-		return nil, v, 0, false
-	}
-	i++
-	if b[i] == '"' {
-		i++
-		s := i
-		for i < len(b) && strPlain[b[i]] {
-			i++
+// featureRun reads from d.i the commonest features one after another:
+// the name seen at this position before, written plain with the colon
+// right after it (its key token), then an exact decimal (see number) or a
+// string of plain bytes, then ',' or '}', all with no whitespace. It stops
+// before the first feature that is anything else, which the general way
+// then reads and finds what is wrong with it, or its value by the slower
+// paths; a duplicate name stops it too, so that the general way reports
+// it. done is true when it read the closing '}'. It keeps the input, the
+// position and the features in locals: a loop storing them in d reloads
+// them for every feature.
+func (d *Decoder) featureRun() (done bool) {
+	b, i, fs := d.b, d.i, d.ev.Features
+	pos := d.byPos[:min(len(d.byPos), d.limits.MaxFeatures)]
+	gen, maxStr := d.gen, d.limits.MaxStringLen
+	for p := len(fs); p < len(pos); p++ {
+		e := pos[p]
+		if e == nil || e.key == nil || e.gen == gen || !e.key.at(b, i) {
+			break
 		}
-		if i+1 >= len(b) || b[i] != '"' || (b[i+1] != ',' && b[i+1] != '}') || i-s > d.limits.MaxStringLen {
-			return nil, v, 0, false
+		j := i + len(e.key.s)
+		if j >= len(b) {
+			break
 		}
-		return e, Value{Kind: String, Str: d.internValue(e, b[s:i])}, i + 1, true
+		var str string
+		var num float64
+		kind := String
+		if b[j] == '"' {
+			j++
+			s := j
+			for j < len(b) && strPlain[b[j]] {
+				j++
+			}
+			if j+1 >= len(b) || b[j] != '"' || (b[j+1] != ',' && b[j+1] != '}') || j-s > maxStr {
+				break
+			}
+			str = d.internValue(e, b[s:j])
+			j++
+		} else {
+			x, k, ok := scanDecimal(b, j)
+			if !ok || k >= len(b) || (b[k] != ',' && b[k] != '}') {
+				break
+			}
+			if num, ok = x.exact(); !ok {
+				break
+			}
+			kind, j = Number, k
+		}
+		e.gen = gen
+		// Fields one by one, for the reason addFeature gives.
+		if len(fs) < cap(fs) {
+			fs = fs[:len(fs)+1]
+		} else {
+			fs = append(fs, Feature{})
+		}
+		f := &fs[len(fs)-1]
+		f.Name = e.s
+		f.Value.Kind, f.Value.Num, f.Value.Str = kind, num, str
+		i = j + 1
+		if b[j] == '}' {
+			done = true
+			break
+		}
 	}
-	x, i, ok := scanDecimal(b, i)
-	if !ok || i >= len(b) || (b[i] != ',' && b[i] != '}') {
-		return nil, v, 0, false
-	}
-	f, ok := x.exact()
-	return e, Value{Kind: Number, Num: f}, i, ok
+	d.i, d.ev.Features = i, fs
+	return done
 }
 
 // featureName reads and interns the name of the next feature. Events of
@@ -515,6 +534,10 @@ func (d *Decoder) featureName() (*interned, error) {
 		e = d.internEntry(key)
 		if e.transient {
 			return e, d.duplicateOf(e.s)
+		}
+		if e.plain && e.key == nil {
+			t := makeToken(`"` + e.s + `":`)
+			e.key = &t
 		}
 		d.byPos[p] = e
 	}
