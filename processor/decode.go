@@ -2,6 +2,7 @@ package processor
 
 import (
 	"math"
+	"math/bits"
 	"strconv"
 	"time"
 	"unsafe"
@@ -65,7 +66,17 @@ type Decoder struct {
 	// map is asked. model and version remember the last ones seen.
 	byPos          []*interned
 	model, version string
-	valueCaches    int // value caches made, bounded by maxValueCaches
+	// modelTok and versionTok are model and version as the message
+	// writes them, '"', s, '"', when they are plain (else zero): equal
+	// input bytes are the same string, so they need no scan or compare.
+	modelTok, versionTok token
+	// top[k] is 1 + the index in topNames of the key last seen k-th
+	// in the event, written plain with the colon right after it; 0 for
+	// none. Events of one producer carry their keys in one order.
+	top [16]uint8
+	// allowed is the last model found in models.
+	allowed     string
+	valueCaches int // value caches made, bounded by maxValueCaches
 	// scalars caches the short string values of labels and predictions.
 	scalars interned
 
@@ -120,6 +131,7 @@ func (d *Decoder) DecodeTo(kind EventKind, msg []byte, ev *Event) error {
 	return err
 }
 
+// The top-level fields: fEventID is bit 0 and topNames[0], and so on.
 const (
 	fEventID = 1 << iota
 	fModel
@@ -134,6 +146,32 @@ const (
 	fPredTS
 )
 
+var topNames = [...]string{"event_id", "model", "model_version", "ts", "features", "prediction",
+	"label", "latency_ms", "segment", "schema_version", "prediction_ts"}
+
+// topTokens are the key tokens '"', name, '":' of topNames.
+var topTokens = func() (t [len(topNames)]token) {
+	for i, n := range topNames {
+		t[i] = makeToken(`"` + n + `":`)
+	}
+	return t
+}()
+
+var (
+	labelToken = makeToken(`"label":`)
+	scoreToken = makeToken(`"score":`)
+)
+
+// topField is the bit of a top-level key, 0 for an unknown one.
+func topField(key []byte) uint32 {
+	for i, n := range topNames {
+		if n == string(key) {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
 func (d *Decoder) object() error {
 	d.ws()
 	if d.i >= len(d.b) {
@@ -144,26 +182,42 @@ func (d *Decoder) object() error {
 	}
 	d.i++
 	var got uint32
-	for first := true; ; first = false {
+	for k := 0; ; k++ {
 		d.ws()
-		if d.i < len(d.b) && d.b[d.i] == '}' && first {
+		if d.i < len(d.b) && d.b[d.i] == '}' && k == 0 {
 			d.i++
 			break
 		}
-		key, err := d.str()
-		if err != nil {
-			return err
+		// The key seen k-th last time, if the input holds its token
+		// here, is what str and colon would read; else they read it.
+		var bit uint32
+		if t := int(d.top[k&15]) - 1; k < len(d.top) && t >= 0 && topTokens[t].at(d.b, d.i) {
+			d.i += len(topTokens[t].s)
+			bit = 1 << t
+		} else {
+			start := d.i
+			key, err := d.str()
+			if err != nil {
+				return err
+			}
+			if err := d.colon(); err != nil {
+				return err
+			}
+			bit = topField(key)
+			if k < len(d.top) {
+				d.top[k] = 0
+				if t := bits.TrailingZeros32(bit); bit != 0 && d.i-start == len(topTokens[t].s) && topTokens[t].at(d.b, start) {
+					d.top[k] = uint8(t + 1)
+				}
+			}
 		}
-		if err := d.colon(); err != nil {
-			return err
-		}
-		bit, err := d.field(key)
+		bit, err := d.field(bit)
 		if err != nil {
 			return err
 		}
 		if bit != 0 {
 			if got&bit != 0 {
-				return &DecodeError{ReasonDuplicateKey, "duplicate top-level key " + quote(key)}
+				return &DecodeError{ReasonDuplicateKey, "duplicate top-level key " + quote([]byte(topNames[bits.TrailingZeros32(bit)]))}
 			}
 			got |= bit
 		}
@@ -209,48 +263,51 @@ func (d *Decoder) check(got uint32) error {
 	if d.ev.Kind == Outcome && d.ev.HasPrediction && (!d.ev.HasPredictionTS || d.ev.Version == "") {
 		return &DecodeError{ReasonMissingField, "an outcome carrying its prediction needs prediction_ts and model_version"}
 	}
-	if d.models != nil {
+	if d.models != nil && d.ev.Model != d.allowed {
 		if _, ok := d.models[d.ev.Model]; !ok {
 			return &DecodeError{ReasonUnknownModel, "model " + strconv.Quote(d.ev.Model) + " is not in models"}
 		}
+		d.allowed = d.ev.Model
 	}
 	return nil
 }
 
-func (d *Decoder) field(key []byte) (uint32, error) {
+// field reads the value of the top-level field bit (0: an unknown key)
+// and returns the bit to check for a duplicate, 0 for none.
+func (d *Decoder) field(bit uint32) (uint32, error) {
 	e := d.ev
-	switch string(key) {
-	case "event_id":
+	switch bit {
+	case fEventID:
 		b, err := d.nonEmptyString("event_id", maxEventIDLen)
 		if err != nil {
 			return 0, err
 		}
 		e.EventID = append(e.EventID[:0], b...)
 		return fEventID, nil
-	case "model":
-		err := d.repeatedString("model", &d.model)
+	case fModel:
+		err := d.repeatedString("model", &d.model, &d.modelTok)
 		e.Model = d.model
 		return fModel, err
-	case "model_version":
-		err := d.repeatedString("model_version", &d.version)
+	case fVersion:
+		err := d.repeatedString("model_version", &d.version, &d.versionTok)
 		e.Version = d.version
 		return fVersion, err
-	case "ts":
+	case fTS:
 		ts, err := d.timestamp("ts")
 		e.TS = ts
 		return fTS, err
-	case "prediction_ts":
+	case fPredTS:
 		ts, err := d.timestamp("prediction_ts")
 		e.PredictionTS, e.HasPredictionTS = ts, err == nil
 		return fPredTS, err
-	case "features":
+	case fFeatures:
 		if e.Kind != Prediction {
 			return 0, d.skip()
 		}
 		return fFeatures, d.features()
-	case "prediction":
+	case fPrediction:
 		return fPrediction, d.prediction()
-	case "label":
+	case fLabel:
 		if e.Kind != Outcome {
 			return 0, d.skip()
 		}
@@ -260,7 +317,7 @@ func (d *Decoder) field(key []byte) (uint32, error) {
 		}
 		e.Label = v
 		return fLabel, err
-	case "latency_ms":
+	case fLatency:
 		v, err := d.scalar("latency_ms")
 		if err != nil {
 			return 0, err
@@ -270,13 +327,13 @@ func (d *Decoder) field(key []byte) (uint32, error) {
 		}
 		e.LatencyMS, e.HasLatency = v.Num, true
 		return fLatency, nil
-	case "segment":
+	case fSegment:
 		d.ws()
 		if d.i < len(d.b) && d.b[d.i] != '{' && !d.lit("null") {
 			return 0, &DecodeError{ReasonBadFieldType, "segment must be an object"}
 		}
 		return fSegment, d.skip()
-	case "schema_version":
+	case fSchema:
 		v, err := d.scalar("schema_version")
 		if err != nil {
 			return 0, err
@@ -291,14 +348,23 @@ func (d *Decoder) field(key []byte) (uint32, error) {
 
 // repeatedString reads the non-empty string field into *last, interning
 // it only when it differs from *last: consecutive events of a partition
-// mostly repeat the model and version.
-func (d *Decoder) repeatedString(field string, last *string) error {
+// mostly repeat the model and version. tok is *last as a plain string
+// token, or zero.
+func (d *Decoder) repeatedString(field string, last *string, tok *token) error {
+	if tok.s != "" && tok.at(d.b, d.i) {
+		d.i += len(tok.s)
+		return nil
+	}
 	b, err := d.nonEmptyString(field, d.limits.MaxStringLen)
 	if err != nil {
 		return err
 	}
 	if string(b) != *last {
 		*last = d.internBytes(b)
+		*tok = token{}
+		if plainString(*last) && len(*last) <= 64 {
+			*tok = makeToken(`"` + *last + `"`)
+		}
 	}
 	return nil
 }
@@ -375,16 +441,7 @@ func (d *Decoder) features() error {
 		return nil
 	}
 	for {
-		if e, v, j, ok := d.simpleFeature(); ok {
-			if e.gen == d.gen {
-				return &DecodeError{ReasonDuplicateKey, "duplicate feature " + quote([]byte(e.s))}
-			}
-			e.gen = d.gen
-			d.addFeature(e.s, v)
-			d.i = j + 1
-			if d.b[j] == ',' {
-				continue
-			}
+		if d.featureRun() {
 			return nil
 		}
 		e, err := d.featureName()
@@ -436,43 +493,71 @@ func (d *Decoder) addFeature(name string, v Value) {
 	d.ev.Features = fs
 }
 
-// simpleFeature reads, without moving d.i, the commonest feature: the name
-// seen at this position before (and plain), ':', an exact decimal (see
-// number) or a string of plain bytes, then ',' or '}' at j, all with no
-// whitespace. Anything else, ok false, goes the general way, which then
-// reads the same bytes again and finds what is wrong with them, or their
-// value by the slower paths.
-func (d *Decoder) simpleFeature() (e *interned, v Value, j int, ok bool) {
-	b, i, p := d.b, d.i, len(d.ev.Features)
-	if p >= len(d.byPos) || p >= d.limits.MaxFeatures {
-		return nil, v, 0, false
-	}
-	e = d.byPos[p]
-	if e == nil || !e.plain {
-		return nil, v, 0, false
-	}
-	i += len(e.s) + 2 // '"', name, '"', then ':' at i
-	if i+1 >= len(b) || b[d.i] != '"' || b[i-1] != '"' || b[i] != ':' || string(b[d.i+1:i-1]) != e.s {
-		return nil, v, 0, false
-	}
-	i++
-	if b[i] == '"' {
-		i++
-		s := i
-		for i < len(b) && strPlain[b[i]] {
-			i++
+// featureRun reads from d.i the commonest features one after another:
+// the name seen at this position before, written plain with the colon
+// right after it (its key token), then an exact decimal (see number) or a
+// string of plain bytes, then ',' or '}', all with no whitespace. It stops
+// before the first feature that is anything else, which the general way
+// then reads and finds what is wrong with it, or its value by the slower
+// paths; a duplicate name stops it too, so that the general way reports
+// it. done is true when it read the closing '}'. It keeps the input, the
+// position and the features in locals: a loop storing them in d reloads
+// them for every feature.
+func (d *Decoder) featureRun() (done bool) {
+	b, i, fs := d.b, d.i, d.ev.Features
+	pos := d.byPos[:min(len(d.byPos), d.limits.MaxFeatures)]
+	gen, maxStr := d.gen, d.limits.MaxStringLen
+	for p := len(fs); p < len(pos); p++ {
+		e := pos[p]
+		if e == nil || e.key == nil || e.gen == gen || !e.key.at(b, i) {
+			break
 		}
-		if i+1 >= len(b) || b[i] != '"' || (b[i+1] != ',' && b[i+1] != '}') || i-s > d.limits.MaxStringLen {
-			return nil, v, 0, false
+		j := i + len(e.key.s)
+		if j >= len(b) {
+			break
 		}
-		return e, Value{Kind: String, Str: d.internValue(e, b[s:i])}, i + 1, true
+		var str string
+		var num float64
+		kind := String
+		if b[j] == '"' {
+			j++
+			s := j
+			for j < len(b) && strPlain[b[j]] {
+				j++
+			}
+			if j+1 >= len(b) || b[j] != '"' || (b[j+1] != ',' && b[j+1] != '}') || j-s > maxStr {
+				break
+			}
+			str = d.internValue(e, b[s:j])
+			j++
+		} else {
+			x, k, ok := scanDecimal(b, j)
+			if !ok || k >= len(b) || (b[k] != ',' && b[k] != '}') {
+				break
+			}
+			if num, ok = x.exact(); !ok {
+				break
+			}
+			kind, j = Number, k
+		}
+		e.gen = gen
+		// Fields one by one, for the reason addFeature gives.
+		if len(fs) < cap(fs) {
+			fs = fs[:len(fs)+1]
+		} else {
+			fs = append(fs, Feature{})
+		}
+		f := &fs[len(fs)-1]
+		f.Name = e.s
+		f.Value.Kind, f.Value.Num, f.Value.Str = kind, num, str
+		i = j + 1
+		if b[j] == '}' {
+			done = true
+			break
+		}
 	}
-	x, i, ok := scanDecimal(b, i)
-	if !ok || i >= len(b) || (b[i] != ',' && b[i] != '}') {
-		return nil, v, 0, false
-	}
-	f, ok := x.exact()
-	return e, Value{Kind: Number, Num: f}, i, ok
+	d.i, d.ev.Features = i, fs
+	return done
 }
 
 // featureName reads and interns the name of the next feature. Events of
@@ -515,6 +600,10 @@ func (d *Decoder) featureName() (*interned, error) {
 		e = d.internEntry(key)
 		if e.transient {
 			return e, d.duplicateOf(e.s)
+		}
+		if e.plain && e.key == nil {
+			t := makeToken(`"` + e.s + `":`)
+			e.key = &t
 		}
 		d.byPos[p] = e
 	}
@@ -584,14 +673,24 @@ func (d *Decoder) prediction() error {
 				d.i++
 				break
 			}
-			key, err := d.str()
-			if err != nil {
-				return err
+			// The two keys as producers write them are what str and
+			// colon would read.
+			var key string
+			if labelToken.at(d.b, d.i) {
+				key, d.i = "label", d.i+len(labelToken.s)
+			} else if scoreToken.at(d.b, d.i) {
+				key, d.i = "score", d.i+len(scoreToken.s)
+			} else {
+				b, err := d.str()
+				if err != nil {
+					return err
+				}
+				if err := d.colon(); err != nil {
+					return err
+				}
+				key = unsafe.String(unsafe.SliceData(b), len(b))
 			}
-			if err := d.colon(); err != nil {
-				return err
-			}
-			switch string(key) {
+			switch key {
 			case "label":
 				if got&1 != 0 {
 					return &DecodeError{ReasonDuplicateKey, "duplicate prediction.label"}

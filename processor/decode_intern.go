@@ -21,6 +21,9 @@ type interned struct {
 	// vals caches this feature's recent short string values, so a
 	// categorical value is found without hashing it.
 	vals *valueCache
+	// key is the key token '"', s, '":' of a plain feature name, made
+	// once the name is seen at a position (see featureRun).
+	key *token
 }
 
 // valueCache is a small ring of short strings keyed by their bytes and

@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -371,4 +372,53 @@ func (d *Decoder) skip() error {
 		}
 	}
 	return malformed("unexpected " + quote(d.b[d.i:d.i+1]) + " at byte " + strconv.Itoa(d.i))
+}
+
+// token is a byte string the input is expected to hold at some place, such
+// as a key with its quotes and colon as the last event wrote it. Comparing
+// the input with it two words at a time replaces scanning the string,
+// checking its bytes and looking it up: bytes equal to a token's are known
+// to be good.
+type token struct {
+	s      string
+	lo, hi uint64 // s's first and last 8 bytes; both s, zero-padded, if shorter
+	mask   uint64 // the bytes of lo and hi that belong to s
+	off    int    // where hi starts in s
+}
+
+func makeToken(s string) token {
+	t := token{s: s, mask: ^uint64(0)}
+	var w [16]byte
+	copy(w[:], s)
+	t.lo = binary.LittleEndian.Uint64(w[:8])
+	if len(s) < 8 {
+		t.mask = 1<<(8*len(s)) - 1
+		t.hi = t.lo
+	} else if len(s) <= 16 {
+		t.off = len(s) - 8
+		t.hi = binary.LittleEndian.Uint64([]byte(s[t.off:]))
+	}
+	return t
+}
+
+// at reports whether b[i:] begins with t.s. The two loads may overlap, and
+// read bytes past t.s, which the mask drops: at needs 16 bytes of input
+// for them, and compares strings otherwise.
+func (t *token) at(b []byte, i int) bool {
+	if len(t.s) <= 16 && i >= 0 && len(b)-i >= 16 {
+		return binary.LittleEndian.Uint64(b[i:])&t.mask == t.lo &&
+			binary.LittleEndian.Uint64(b[i+t.off:])&t.mask == t.hi
+	}
+	return len(b)-i >= len(t.s) && string(b[i:i+len(t.s)]) == t.s
+}
+
+// plainString reports whether s is all strPlain bytes, so its JSON form
+// is '"', s, '"'.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !strPlain[s[i]] {
+			return false
+		}
+	}
+	return true
 }
