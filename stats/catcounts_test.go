@@ -45,3 +45,21 @@ func TestCatCountsRecentEqualsLookup(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelIDRecentEqualsMap: labelID through its recent labels gives
+// every label the index the map holds, as labels come and go from recent.
+func TestLabelIDRecentEqualsMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	a := newPerfAccumulator("", "", 0)
+	labels := []string{"0", "1", "yes", "no", "10", "1.0", "cat", "dog", "", "7"}
+	for range 5000 {
+		s := labels[r.IntN(len(labels))]
+		if r.IntN(3) == 0 {
+			s = strings.Clone(s)
+		}
+		id := a.labelID(s)
+		if want, ok := a.labelIdx[s]; !ok || id != want || a.labels[id] != s {
+			t.Fatalf("labelID(%q) = %d, map has %d (%v)", s, id, want, ok)
+		}
+	}
+}
