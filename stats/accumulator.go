@@ -53,6 +53,11 @@ type WindowAccumulator struct {
 	// string comparison instead of hashing the name.
 	next []int32
 	last int32
+	// targetSlot is where TargetFeature is, resolved at the first outcome:
+	// 0 until then, -1 when the profile lacks it (it is then ignored),
+	// else its slot + 1. Outcomes skip the name lookup, which with a
+	// profile that lacks the target was a failed map lookup each time.
+	targetSlot int32
 
 	pred *featureAcc
 	perf *perfAccumulator
@@ -385,15 +390,28 @@ func (w *WindowAccumulator) targetTask() string {
 }
 
 func (w *WindowAccumulator) observeTarget(text string, num float64, isNum bool) {
+	var v Value
 	if w.targetTask() == Regression {
-		if isNum {
-			w.ObserveFeature(TargetFeature, Value{Kind: Number, Num: num})
+		if !isNum {
+			return
 		}
-		return
+		v = Value{Kind: Number, Num: num}
+	} else {
+		// Labels are categories even when they look like numbers ("0",
+		// "1"), so a CSV baseline and JSON events agree on the type.
+		v = Value{Kind: String, Str: text}
 	}
-	// Labels are categories even when they look like numbers ("0", "1"), so
-	// a CSV baseline and JSON events agree on the type.
-	w.ObserveFeature(TargetFeature, Value{Kind: String, Str: text})
+	switch t := w.targetSlot; {
+	case t > 0:
+		w.observe(w.slots[t-1], v) // what ObserveFeature does once found
+	case t == 0:
+		w.ObserveFeature(TargetFeature, v)
+		if f := w.feats[TargetFeature]; f != nil {
+			w.targetSlot = f.slot + 1
+		} else if w.profile != nil {
+			w.targetSlot = -1
+		}
+	}
 }
 
 // sortedFeatureNames lists the window's features in byte order.

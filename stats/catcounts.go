@@ -3,6 +3,7 @@ package stats
 import (
 	"hash/maphash"
 	"sort"
+	"unsafe"
 )
 
 // catSeed keys the category tables' hash. Only probe positions depend on
@@ -46,6 +47,26 @@ type catCounts struct {
 	// table's length is a power of two, at least twice the number of
 	// names, so probe runs stay short.
 	table []catEntry
+	// recent maps strings by where their bytes are to their table
+	// positions. The decoder interns categories, so an event's value is
+	// the very string an earlier event had: finding it by address skips
+	// hashing its bytes. A Go string's bytes never change, and an entry
+	// keeps them alive, so an equal address and length is an equal
+	// string. Positions move when the table grows: it is then cleared.
+	recent [catRecent]catRecentEntry
+}
+
+const catRecent = 16
+
+type catRecentEntry struct {
+	p   *byte
+	n   uint32
+	pos uint32
+}
+
+// recentSlot is where s's address goes in recent.
+func recentSlot(p *byte) uint {
+	return uint(uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15 >> 60)
 }
 
 type catEntry struct {
@@ -100,6 +121,7 @@ func (c *catCounts) insert(pos uint64, s string, h uint64) uint64 {
 
 // grow doubles the table and re-inserts every entry.
 func (c *catCounts) grow() {
+	c.recent = [catRecent]catRecentEntry{}
 	old := c.table
 	c.table = make([]catEntry, 2*len(old))
 	mask := uint64(len(c.table) - 1)
@@ -119,6 +141,20 @@ func (c *catCounts) grow() {
 // add counts n observations of s, folding s into OtherCategory when it is
 // new and the cap (maxCats >= 0) is reached.
 func (c *catCounts) add(s string, n int64, maxCats int) {
+	p := unsafe.StringData(s)
+	r := &c.recent[recentSlot(p)]
+	if r.p == p && int(r.n) == len(s) && p != nil {
+		c.table[r.pos].count += n
+		return
+	}
+	pos := c.lookupAdd(s, maxCats)
+	c.table[pos].count += n
+	*r = catRecentEntry{p: p, n: uint32(len(s)), pos: uint32(pos)}
+}
+
+// lookupAdd is add without recent: the position s's count is in, after
+// adding s (or OtherCategory, past the cap) when new.
+func (c *catCounts) lookupAdd(s string, maxCats int) uint64 {
 	pos, h := c.find(s)
 	if c.table[pos].idx == 0 {
 		if maxCats >= 0 && len(c.names) >= maxCats {
@@ -129,7 +165,7 @@ func (c *catCounts) add(s string, n int64, maxCats int) {
 			pos = c.insert(pos, s, h)
 		}
 	}
-	c.table[pos].count += n
+	return pos
 }
 
 func (c *catCounts) get(s string) int64 {
@@ -162,6 +198,7 @@ func (c *catCounts) sorted() []string {
 }
 
 func (c *catCounts) reset() {
+	c.recent = [catRecent]catRecentEntry{}
 	clear(c.table)
 	c.names, c.pos = c.names[:0], c.pos[:0]
 }

@@ -37,6 +37,17 @@ type perfAccumulator struct {
 	// within the sketch's rank error beyond it.
 	scores     []*Sketch
 	exactLimit int
+
+	// recent are the last labels looked up. A model has a handful of
+	// labels, and comparing a label with a few (most are a byte or two)
+	// is cheaper than hashing it for the map, twice per outcome.
+	recent     [4]recentLabel
+	recentNext uint8
+}
+
+type recentLabel struct {
+	s   string
+	id1 int32 // the label's index + 1; 0 for an unused entry
 }
 
 func newPerfAccumulator(task, positive string, exactLimit int) *perfAccumulator {
@@ -46,7 +57,13 @@ func newPerfAccumulator(task, positive string, exactLimit int) *perfAccumulator 
 
 // labelID returns the index of a label, registering it on first sight.
 func (a *perfAccumulator) labelID(s string) int32 {
+	for i := range a.recent {
+		if r := &a.recent[i]; r.id1 != 0 && r.s == s {
+			return r.id1 - 1
+		}
+	}
 	if id, ok := a.labelIdx[s]; ok {
+		a.remember(s, id)
 		return id
 	}
 	if len(a.labels) >= maxClassLabels {
@@ -62,7 +79,14 @@ func (a *perfAccumulator) labelID(s string) int32 {
 	}
 	a.conf = append(a.conf, make([]int64, len(a.labels)))
 	a.scores = append(a.scores, nil)
+	a.remember(s, id)
 	return id
+}
+
+// remember makes s, of index id, a recent label, replacing the oldest.
+func (a *perfAccumulator) remember(s string, id int32) {
+	a.recent[a.recentNext%uint8(len(a.recent))] = recentLabel{s: s, id1: id + 1}
+	a.recentNext++
 }
 
 // observe records one row with both target and prediction present. The

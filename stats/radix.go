@@ -98,17 +98,33 @@ func (s *floatSorter) sortKeys(xs []float64) []uint64 {
 			}
 		}
 	}
+	// Each pass fills every bucket from both ends at once: the first half
+	// of the keys forward from the bucket's start, the second half
+	// backward from its end, which keeps the sort stable. Keys that share
+	// a digit (most, in the top digit) make a chain of dependent
+	// increments of one counter; two counters per bucket make two
+	// independent chains.
+	half := n / 2
 	for k := use - 1; k >= 0; k-- {
 		shift, c := shifts[k], &count[k]
+		var end [256]uint32
 		var pos uint32
 		for i, m := range c {
 			c[i] = pos
 			pos += m
+			end[i] = pos
 		}
-		for _, u := range a {
-			d := byte(u >> shift)
+		for i, j := 0, n-1; i < half; i, j = i+1, j-1 {
+			u, v := a[i], a[j]
+			d, e := byte(u>>shift), byte(v>>shift)
 			b[c[d]] = u
 			c[d]++
+			end[e]--
+			b[end[e]] = v
+		}
+		if n%2 == 1 {
+			u := a[half]
+			b[c[byte(u>>shift)]] = u
 		}
 		a, b = b, a
 	}

@@ -31,8 +31,8 @@ type Sketch struct {
 	// flips alternates, per level, which of each pair a compaction keeps,
 	// so rank errors of successive compactions cancel instead of adding.
 	flips []bool
-	// sorter and merge are working buffers of compaction, kept so that
-	// the per-event path does not allocate.
+	// sorter is compaction's working buffer, kept so that the per-event
+	// path does not allocate; merge is sortLevel0's.
 	sorter floatSorter
 	merge  []float64
 }
@@ -123,23 +123,23 @@ func (s *Sketch) compact(h int) {
 	s.levels[h] = lv
 }
 
-// pushSorted merges the sorted run src into the sorted level h.
+// pushSorted merges the sorted run src into the sorted level h. It merges
+// from the back, in place: no copy of the level first. On ties the level's
+// own items stay ahead of src's, as in a forward merge that takes src only
+// when strictly less, so ±0 keep their order and the bytes do not change.
 func (s *Sketch) pushSorted(h int, src []float64) {
-	old := append(s.merge[:0], s.levels[h]...)
-	s.merge = old
-	lv := s.levels[h][:0]
-	i, j := 0, 0
-	for i < len(old) && j < len(src) {
-		if src[j] < old[i] {
-			lv = append(lv, src[j])
-			j++
+	m := len(s.levels[h])
+	lv := slices.Grow(s.levels[h], len(src))[:m+len(src)]
+	i, j := m-1, len(src)-1
+	for k := len(lv) - 1; j >= 0; k-- {
+		if i >= 0 && src[j] < lv[i] {
+			lv[k] = lv[i]
+			i--
 		} else {
-			lv = append(lv, old[i])
-			i++
+			lv[k] = src[j]
+			j--
 		}
 	}
-	lv = append(lv, old[i:]...)
-	lv = append(lv, src[j:]...)
 	s.levels[h] = lv
 }
 

@@ -149,7 +149,7 @@ func TestSketchMergeWithinBound(t *testing.T) {
 func TestSortFloats(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
 	var scratch []uint64
-	for _, n := range []int{0, 1, 5, 63, 64, 100, 4096} {
+	for _, n := range []int{0, 1, 5, 63, 64, 65, 100, 4095, 4096} {
 		xs := make([]float64, n)
 		for i := range xs {
 			switch r.IntN(4) {

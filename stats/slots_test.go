@@ -128,3 +128,74 @@ func TestCategoryTableGrows(t *testing.T) {
 		t.Error("absent categories must count 0")
 	}
 }
+
+// TestTargetSlotEqualsNamePath: outcomes through the cached target slot
+// leave the same state as outcomes that look the target up by name each
+// time (the cache reset before every outcome), with a profile that has
+// the target, one that lacks it, and none; across clones and decodes.
+func TestTargetSlotEqualsNamePath(t *testing.T) {
+	withTarget := momentProfile
+	noTarget := *momentProfile
+	noTarget.Features = nil
+	for _, f := range momentProfile.Features {
+		if f.Name != TargetFeature {
+			noTarget.Features = append(noTarget.Features, f)
+		}
+	}
+	if len(noTarget.Features) == len(withTarget.Features) {
+		t.Fatal("the test profile has no target feature")
+	}
+	for _, tc := range []struct {
+		name string
+		p    *Profile
+		task string
+	}{{"profile with target", withTarget, ""}, {"profile without target", &noTarget, ""},
+		{"no profile", nil, ""}, {"no profile, regression", nil, Regression}} {
+		evs := randomEvents(rand.New(rand.NewPCG(31, 32)), 3000, 0.2)
+		opts := AccumulatorOptions{Task: tc.task}
+		cached, byName := NewWindowAccumulator(tc.p, opts), NewWindowAccumulator(tc.p, opts)
+		for i, e := range evs {
+			for _, w := range []*WindowAccumulator{cached, byName} {
+				w.AddEvent()
+				for _, n := range []string{"age", "amount", "country", "plan"} {
+					w.ObserveFeature(n, e.feats[n])
+				}
+				w.ObservePrediction(e.pred)
+				target := e.target
+				if tc.task == Regression {
+					target = NumberValue(float64(i % 50))
+				}
+				if w == byName {
+					w.targetSlot = 0
+				}
+				w.ObserveOutcome(e.pred, e.score, e.hasScore, target)
+			}
+			if i == 1000 {
+				cached = cached.Clone()
+			}
+			if i == 2000 {
+				b, err := cached.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cached.UnmarshalBinary(b); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if want := tc.p == &noTarget; (cached.targetSlot < 0) != want || cached.targetSlot == 0 {
+			t.Fatalf("%s: target slot %d never resolved as expected", tc.name, cached.targetSlot)
+		}
+		a, err := cached.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := byName.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: states differ", tc.name)
+		}
+	}
+}
