@@ -74,6 +74,12 @@ type Decoder struct {
 	// in the event, written plain with the colon right after it; 0 for
 	// none. Events of one producer carry their keys in one order.
 	top [16]uint8
+	// tsLo and tsHi are the first 16 bytes of the last timestamp read
+	// the fast way, YYYY-MM-DDTHH:MM, and tsMinute that minute in Unix
+	// milliseconds, once tsKept.
+	tsLo, tsHi uint64
+	tsMinute   int64
+	tsKept     bool
 	// allowed is the last model found in models.
 	allowed     string
 	valueCaches int // value caches made, bounded by maxValueCaches
@@ -402,7 +408,7 @@ func (d *Decoder) timestamp(field string) (int64, error) {
 			return 0, err
 		}
 		var ok bool
-		if ms, ok = rfc3339UTCMilli(b); !ok {
+		if ms, ok = d.tsMilli(b); !ok {
 			t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(b), len(b)))
 			if err != nil {
 				return 0, &DecodeError{ReasonBadTimestamp, field + " " + quote(b) + " is not RFC 3339"}

@@ -147,6 +147,22 @@ func TestTimestampFastPath(t *testing.T) {
 			t.Errorf("%q took the fast path", s)
 		}
 	}
+	// Timestamps in order, as a partition carries them, through the
+	// minute, hour, day, leap day and year boundaries the kept minute
+	// must not outlive.
+	var d Decoder
+	for _, from := range []time.Time{
+		time.Date(2023, 12, 31, 23, 45, 0, 0, time.UTC), time.Date(2024, 2, 28, 23, 45, 0, 0, time.UTC),
+		time.Date(2024, 2, 29, 23, 45, 0, 0, time.UTC), time.Date(2026, 11, 23, 9, 45, 0, 0, time.UTC),
+	} {
+		for tm := from; tm.Before(from.Add(30 * time.Minute)); tm = tm.Add(1700 * time.Millisecond) {
+			s := tm.Format([]string{"2006-01-02T15:04:05.000Z", "2006-01-02T15:04:05Z"}[tm.Second()%2])
+			want, _ := time.Parse(time.RFC3339Nano, s)
+			if ms, ok := d.tsMilli([]byte(s)); !ok || ms != want.UnixMilli() {
+				t.Fatalf("%q after others: %d, %v; time.Parse %d", s, ms, ok, want.UnixMilli())
+			}
+		}
+	}
 	r := rand.New(rand.NewPCG(3, 4))
 	min, max := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	for range 200_000 {
@@ -163,7 +179,21 @@ func FuzzRFC3339(f *testing.F) {
 		"2026-01-01T00:00:00.123456789Z", "0000-01-01T00:00:00Z", "2026-01-01T00:00:00+01:00"} {
 		f.Add(s)
 	}
+	// d keeps the minute of the inputs before; warm keeps that of s's
+	// own first 16 bytes, or of a minute just before them.
+	d := new(Decoder)
 	f.Fuzz(func(t *testing.T, s string) {
 		checkTimestamp(t, s)
+		want, wantOK := rfc3339UTCMilli([]byte(s))
+		var warm Decoder
+		if len(s) >= 16 {
+			warm.tsMilli([]byte(s[:16] + ":00Z"))
+			warm.tsMilli([]byte(s[:15] + "0:00Z"))
+		}
+		for _, dec := range []*Decoder{d, &warm, &warm} {
+			if ms, ok := dec.tsMilli([]byte(s)); ms != want && ok || ok != wantOK {
+				t.Fatalf("%q: with the minute kept %d, %v; without %d, %v", s, ms, ok, want, wantOK)
+			}
+		}
 	})
 }
