@@ -537,12 +537,43 @@ func (d *Decoder) featureRun() (done bool) {
 			str = d.internValue(e, b[s:j])
 			j++
 		} else {
-			x, k, ok := scanDecimal(b, j)
-			if !ok || k >= len(b) || (b[k] != ',' && b[k] != '}') {
-				break
+			// The commonest number, (0|[1-9][0-9]*)(\.[0-9]+)? of at
+			// most 15 digits, read here: calling scanDecimal and
+			// exactDecimal and passing a decimal back cost more than
+			// the scan. Under 10^15 < 2^53 its digits are exact in
+			// float64, so the division is exactDecimal's, and rounds
+			// correctly.
+			k, m, frac := j, uint64(0), 0
+			if c := b[k]; c-'1' < 9 {
+				for k < len(b) && b[k]-'0' < 10 {
+					m = m*10 + uint64(b[k]-'0')
+					k++
+				}
+			} else if c == '0' {
+				k++
 			}
-			if num, ok = x.exact(); !ok {
-				break
+			if k < len(b) && b[k] == '.' && k > j {
+				k++
+				s := k
+				for k < len(b) && b[k]-'0' < 10 {
+					m = m*10 + uint64(b[k]-'0')
+					k++
+				}
+				if frac = k - s; frac == 0 {
+					k = j // not a number: the general scan reports it
+				}
+			}
+			if k > j && k-j-min(frac, 1) <= 15 && k < len(b) && (b[k] == ',' || b[k] == '}') {
+				num = float64(m) / pow10[frac]
+			} else {
+				x, k2, ok := scanDecimal(b, j)
+				if !ok || k2 >= len(b) || (b[k2] != ',' && b[k2] != '}') {
+					break
+				}
+				if num, ok = x.exact(); !ok {
+					break
+				}
+				k = k2
 			}
 			kind, j = Number, k
 		}

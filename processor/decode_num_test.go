@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -98,12 +99,46 @@ func TestDecimalFastPathRandom(t *testing.T) {
 
 func FuzzDecimal(f *testing.F) {
 	for _, s := range []string{"0", "-0.0", "12.3456789", "9007199254740993", "129.28571428571428",
-		"9999999999999999999", "0.0000000000000000001", "1e5", "", "-", "01", "1.", "4503599627370497.5"} {
+		"9999999999999999999", "0.0000000000000000001", "1e5", "", "-", "01", "1.", "4503599627370497.5",
+		"45.1234567", "0.5", "0", "100", "999999999999999", "99999999999999.9", "9999999999999999", "1.0000000000000001", "00.5", "0.", ".5", "-0"} {
 		f.Add(s)
 	}
+	d := NewDecoder(testLimits(), nil)
 	f.Fuzz(func(t *testing.T, s string) {
 		checkDecimal(t, s)
+		checkFeatureNumber(t, d, s)
 	})
+}
+
+// checkFeatureNumber reads s as the value of two features, once by a
+// fresh decoder, which takes the general path, and once by d after it
+// has seen the same event, which reads it in featureRun: the two must
+// agree on the reject reason or on every bit of the value, and that
+// must be strconv's.
+func checkFeatureNumber(t *testing.T, d *Decoder, s string) {
+	t.Helper()
+	msg := []byte(`{"event_id":"e","model":"m","model_version":"v","ts":1,"prediction":1,"features":{"x":` + s + `,"y":` + s + `}}`)
+	fresh, freshErr := NewDecoder(testLimits(), nil).Decode(Prediction, msg)
+	var want []Feature
+	if freshErr == nil {
+		want = append(want, fresh.Features...)
+	}
+	d.Decode(Prediction, msg)
+	ev, err := d.Decode(Prediction, msg)
+	if reason(err) != reason(freshErr) {
+		t.Fatalf("%q: warm decoder %v, fresh %v", s, err, freshErr)
+	}
+	if err != nil {
+		return
+	}
+	for i, f := range ev.Features {
+		if !sameValue(f.Value, want[i].Value) {
+			t.Fatalf("%q: warm decoder %+v, fresh %+v", s, f.Value, want[i].Value)
+		}
+		if v, err := strconv.ParseFloat(strings.Trim(s, " \t\n\r"), 64); f.Value.Kind == Number && (err != nil || math.Float64bits(v) != math.Float64bits(f.Value.Num)) {
+			t.Fatalf("%q: read %v, strconv %v, %v", s, f.Value.Num, v, err)
+		}
+	}
 }
 
 // checkTimestamp fails if the fast path accepts s with another instant
