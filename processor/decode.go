@@ -74,6 +74,12 @@ type Decoder struct {
 	// in the event, written plain with the colon right after it; 0 for
 	// none. Events of one producer carry their keys in one order.
 	top [16]uint8
+	// tsLo and tsHi are the first 16 bytes of the last timestamp read
+	// the fast way, YYYY-MM-DDTHH:MM, and tsMinute that minute in Unix
+	// milliseconds, once tsKept.
+	tsLo, tsHi uint64
+	tsMinute   int64
+	tsKept     bool
 	// allowed is the last model found in models.
 	allowed     string
 	valueCaches int // value caches made, bounded by maxValueCaches
@@ -402,7 +408,7 @@ func (d *Decoder) timestamp(field string) (int64, error) {
 			return 0, err
 		}
 		var ok bool
-		if ms, ok = rfc3339UTCMilli(b); !ok {
+		if ms, ok = d.tsMilli(b); !ok {
 			t, err := time.Parse(time.RFC3339Nano, unsafe.String(unsafe.SliceData(b), len(b)))
 			if err != nil {
 				return 0, &DecodeError{ReasonBadTimestamp, field + " " + quote(b) + " is not RFC 3339"}
@@ -531,12 +537,43 @@ func (d *Decoder) featureRun() (done bool) {
 			str = d.internValue(e, b[s:j])
 			j++
 		} else {
-			x, k, ok := scanDecimal(b, j)
-			if !ok || k >= len(b) || (b[k] != ',' && b[k] != '}') {
-				break
+			// The commonest number, (0|[1-9][0-9]*)(\.[0-9]+)? of at
+			// most 15 digits, read here: calling scanDecimal and
+			// exactDecimal and passing a decimal back cost more than
+			// the scan. Under 10^15 < 2^53 its digits are exact in
+			// float64, so the division is exactDecimal's, and rounds
+			// correctly.
+			k, m, frac := j, uint64(0), 0
+			if c := b[k]; c-'1' < 9 {
+				for k < len(b) && b[k]-'0' < 10 {
+					m = m*10 + uint64(b[k]-'0')
+					k++
+				}
+			} else if c == '0' {
+				k++
 			}
-			if num, ok = x.exact(); !ok {
-				break
+			if k < len(b) && b[k] == '.' && k > j {
+				k++
+				s := k
+				for k < len(b) && b[k]-'0' < 10 {
+					m = m*10 + uint64(b[k]-'0')
+					k++
+				}
+				if frac = k - s; frac == 0 {
+					k = j // not a number: the general scan reports it
+				}
+			}
+			if k > j && k-j-min(frac, 1) <= 15 && k < len(b) && (b[k] == ',' || b[k] == '}') {
+				num = float64(m) / pow10[frac]
+			} else {
+				x, k2, ok := scanDecimal(b, j)
+				if !ok || k2 >= len(b) || (b[k2] != ',' && b[k2] != '}') {
+					break
+				}
+				if num, ok = x.exact(); !ok {
+					break
+				}
+				k = k2
 			}
 			kind, j = Number, k
 		}

@@ -1,6 +1,7 @@
 package processor
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 )
@@ -79,9 +80,25 @@ func divPow10(n uint64, k int) float64 {
 // out of range, and the caller asks time.Parse, which decides; where ok is
 // true time.Parse(time.RFC3339Nano, s) accepts s with the same instant.
 func rfc3339UTCMilli(s []byte) (ms int64, ok bool) {
-	n := len(s)
-	if n < len("2006-01-02T15:04:05Z") || n > len("2006-01-02T15:04:05.999999999Z") || s[n-1] != 'Z' ||
-		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+	if !rfc3339Shape(s) {
+		return 0, false
+	}
+	base, ok1 := rfc3339Minute(s)
+	rest, ok2 := rfc3339Seconds(s)
+	return base + rest, ok1 && ok2
+}
+
+// rfc3339Shape checks the length s needs for the fast path's form; both
+// halves below may then index s up to byte 19.
+func rfc3339Shape(s []byte) bool {
+	return len(s) >= len("2006-01-02T15:04:05Z") && len(s) <= len("2006-01-02T15:04:05.999999999Z")
+}
+
+// rfc3339Minute reads s[:16], YYYY-MM-DDTHH:MM, as the Unix milliseconds
+// of that minute. It depends on those 16 bytes only, so a result may be
+// kept for them (see Decoder.tsMilli).
+func rfc3339Minute(s []byte) (ms int64, ok bool) {
+	if s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' {
 		return 0, false
 	}
 	year, ok1 := digits4(s[0:4])
@@ -89,10 +106,23 @@ func rfc3339UTCMilli(s []byte) (ms int64, ok bool) {
 	day, ok3 := digits2(s[8:10])
 	hour, ok4 := digits2(s[11:13])
 	minute, ok5 := digits2(s[14:16])
-	sec, ok6 := digits2(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
+	if !(ok1 && ok2 && ok3 && ok4 && ok5) ||
 		month < 1 || month > 12 || day < 1 || day > daysInMonth(month, year) ||
-		hour > 23 || minute > 59 || sec > 59 {
+		hour > 23 || minute > 59 {
+		return 0, false
+	}
+	days := daysFromCivil(year, month, day)
+	return ((days*24+int64(hour))*60 + int64(minute)) * 60_000, true
+}
+
+// rfc3339Seconds reads s[16:], :SS(.d{1,9})?Z, as milliseconds.
+func rfc3339Seconds(s []byte) (ms int64, ok bool) {
+	n := len(s)
+	if s[n-1] != 'Z' || s[16] != ':' {
+		return 0, false
+	}
+	sec, ok := digits2(s[17:19])
+	if !ok || sec > 59 {
 		return 0, false
 	}
 	var milli int64
@@ -114,8 +144,27 @@ func rfc3339UTCMilli(s []byte) (ms int64, ok bool) {
 			milli *= 10
 		}
 	}
-	days := daysFromCivil(year, month, day)
-	return ((days*24+int64(hour))*60+int64(minute))*60_000 + int64(sec)*1000 + milli, true
+	return int64(sec)*1000 + milli, true
+}
+
+// tsMilli is rfc3339UTCMilli keeping the minute of the last timestamp
+// it read: the events of a partition come in time order, tens of
+// thousands to a minute, so the date and time up to the minute are
+// mostly the bytes of the last event's, compared as two words.
+func (d *Decoder) tsMilli(s []byte) (ms int64, ok bool) {
+	if !rfc3339Shape(s) {
+		return 0, false
+	}
+	lo, hi := binary.LittleEndian.Uint64(s), binary.LittleEndian.Uint64(s[8:])
+	if lo != d.tsLo || hi != d.tsHi || !d.tsKept {
+		base, ok := rfc3339Minute(s)
+		if !ok {
+			return 0, false
+		}
+		d.tsLo, d.tsHi, d.tsMinute, d.tsKept = lo, hi, base, true
+	}
+	rest, ok := rfc3339Seconds(s)
+	return d.tsMinute + rest, ok
 }
 
 func digits2(b []byte) (int, bool) {

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -98,12 +99,46 @@ func TestDecimalFastPathRandom(t *testing.T) {
 
 func FuzzDecimal(f *testing.F) {
 	for _, s := range []string{"0", "-0.0", "12.3456789", "9007199254740993", "129.28571428571428",
-		"9999999999999999999", "0.0000000000000000001", "1e5", "", "-", "01", "1.", "4503599627370497.5"} {
+		"9999999999999999999", "0.0000000000000000001", "1e5", "", "-", "01", "1.", "4503599627370497.5",
+		"45.1234567", "0.5", "0", "100", "999999999999999", "99999999999999.9", "9999999999999999", "1.0000000000000001", "00.5", "0.", ".5", "-0"} {
 		f.Add(s)
 	}
+	d := NewDecoder(testLimits(), nil)
 	f.Fuzz(func(t *testing.T, s string) {
 		checkDecimal(t, s)
+		checkFeatureNumber(t, d, s)
 	})
+}
+
+// checkFeatureNumber reads s as the value of two features, once by a
+// fresh decoder, which takes the general path, and once by d after it
+// has seen the same event, which reads it in featureRun: the two must
+// agree on the reject reason or on every bit of the value, and that
+// must be strconv's.
+func checkFeatureNumber(t *testing.T, d *Decoder, s string) {
+	t.Helper()
+	msg := []byte(`{"event_id":"e","model":"m","model_version":"v","ts":1,"prediction":1,"features":{"x":` + s + `,"y":` + s + `}}`)
+	fresh, freshErr := NewDecoder(testLimits(), nil).Decode(Prediction, msg)
+	var want []Feature
+	if freshErr == nil {
+		want = append(want, fresh.Features...)
+	}
+	d.Decode(Prediction, msg)
+	ev, err := d.Decode(Prediction, msg)
+	if reason(err) != reason(freshErr) {
+		t.Fatalf("%q: warm decoder %v, fresh %v", s, err, freshErr)
+	}
+	if err != nil {
+		return
+	}
+	for i, f := range ev.Features {
+		if !sameValue(f.Value, want[i].Value) {
+			t.Fatalf("%q: warm decoder %+v, fresh %+v", s, f.Value, want[i].Value)
+		}
+		if v, err := strconv.ParseFloat(strings.Trim(s, " \t\n\r"), 64); f.Value.Kind == Number && (err != nil || math.Float64bits(v) != math.Float64bits(f.Value.Num)) {
+			t.Fatalf("%q: read %v, strconv %v, %v", s, f.Value.Num, v, err)
+		}
+	}
 }
 
 // checkTimestamp fails if the fast path accepts s with another instant
@@ -147,6 +182,22 @@ func TestTimestampFastPath(t *testing.T) {
 			t.Errorf("%q took the fast path", s)
 		}
 	}
+	// Timestamps in order, as a partition carries them, through the
+	// minute, hour, day, leap day and year boundaries the kept minute
+	// must not outlive.
+	var d Decoder
+	for _, from := range []time.Time{
+		time.Date(2023, 12, 31, 23, 45, 0, 0, time.UTC), time.Date(2024, 2, 28, 23, 45, 0, 0, time.UTC),
+		time.Date(2024, 2, 29, 23, 45, 0, 0, time.UTC), time.Date(2026, 11, 23, 9, 45, 0, 0, time.UTC),
+	} {
+		for tm := from; tm.Before(from.Add(30 * time.Minute)); tm = tm.Add(1700 * time.Millisecond) {
+			s := tm.Format([]string{"2006-01-02T15:04:05.000Z", "2006-01-02T15:04:05Z"}[tm.Second()%2])
+			want, _ := time.Parse(time.RFC3339Nano, s)
+			if ms, ok := d.tsMilli([]byte(s)); !ok || ms != want.UnixMilli() {
+				t.Fatalf("%q after others: %d, %v; time.Parse %d", s, ms, ok, want.UnixMilli())
+			}
+		}
+	}
 	r := rand.New(rand.NewPCG(3, 4))
 	min, max := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	for range 200_000 {
@@ -163,7 +214,21 @@ func FuzzRFC3339(f *testing.F) {
 		"2026-01-01T00:00:00.123456789Z", "0000-01-01T00:00:00Z", "2026-01-01T00:00:00+01:00"} {
 		f.Add(s)
 	}
+	// d keeps the minute of the inputs before; warm keeps that of s's
+	// own first 16 bytes, or of a minute just before them.
+	d := new(Decoder)
 	f.Fuzz(func(t *testing.T, s string) {
 		checkTimestamp(t, s)
+		want, wantOK := rfc3339UTCMilli([]byte(s))
+		var warm Decoder
+		if len(s) >= 16 {
+			warm.tsMilli([]byte(s[:16] + ":00Z"))
+			warm.tsMilli([]byte(s[:15] + "0:00Z"))
+		}
+		for _, dec := range []*Decoder{d, &warm, &warm} {
+			if ms, ok := dec.tsMilli([]byte(s)); ms != want && ok || ok != wantOK {
+				t.Fatalf("%q: with the minute kept %d, %v; without %d, %v", s, ms, ok, want, wantOK)
+			}
+		}
 	})
 }
