@@ -162,19 +162,21 @@ func (e *partitionEngine) prediction(ev *Event, now int64) {
 	if ev.HasLatency {
 		st.ObserveLatency(ev.LatencyMS)
 	}
-	if o, ok := e.join.takeOutcome(ev.EventID); ok {
+	id := e.join.id(ev.EventID)
+	if o, ok := e.join.takeOutcome(id); ok {
 		e.join.stats.Hits++
 		st.ObserveOutcome(ev.Prediction, ev.Score, ev.HasScore, o.label)
 		return
 	}
-	e.join.addPrediction(string(ev.EventID), pendingPrediction{ts: ev.TS, model: ev.Model, version: ev.Version,
+	e.join.addPrediction(id, pendingPrediction{ts: ev.TS, model: ev.Model, version: ev.Version,
 		winStart: k.start, pred: ev.Prediction, score: ev.Score, hasScore: ev.HasScore})
 }
 
 // outcome applies one decoded outcome at processing time now (ms).
 func (e *partitionEngine) outcome(ev *Event, now int64) {
 	e.stats.Outcomes++
-	if p, ok := e.join.takePrediction(ev.EventID); ok {
+	id := e.join.id(ev.EventID)
+	if p, ok := e.join.takePrediction(id); ok {
 		e.join.stats.Hits++
 		e.attribute(winKey{p.model, p.version, p.winStart}, p.pred, p.score, p.hasScore, ev.Label, false)
 		return
@@ -187,7 +189,7 @@ func (e *partitionEngine) outcome(ev *Event, now int64) {
 		return
 	}
 	e.join.stats.Misses++
-	e.join.parkOutcome(string(ev.EventID), waitingOutcome{arrived: now, model: ev.Model, label: ev.Label})
+	e.join.parkOutcome(id, waitingOutcome{arrived: now, model: ev.Model, label: ev.Label})
 }
 
 func (e *partitionEngine) attribute(k winKey, pred Value, score float64, hasScore bool, label Value, create bool) {

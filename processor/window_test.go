@@ -250,24 +250,24 @@ func TestEngineRollingViews(t *testing.T) {
 func TestJoinStoreBounds(t *testing.T) {
 	j := newJoinStore(3, 1<<20)
 	for i := range 5 {
-		j.addPrediction(fmt.Sprint("p", i), pendingPrediction{ts: int64(i)})
+		j.addPrediction(j.id(fmt.Append(nil, "p", i)), pendingPrediction{ts: int64(i)})
 	}
 	if j.stats.Entries != 3 || j.stats.Evicted != 2 {
 		t.Fatalf("stats %+v", j.stats)
 	}
-	if _, ok := j.takePrediction([]byte("p0")); ok {
+	if _, ok := j.takePrediction(j.id([]byte("p0"))); ok {
 		t.Error("oldest should have been evicted")
 	}
-	if _, ok := j.takePrediction([]byte("p4")); !ok {
+	if _, ok := j.takePrediction(j.id([]byte("p4"))); !ok {
 		t.Error("newest missing")
 	}
 	j.expire(4, 0) // p2, p3 older than event time 4
 	if j.stats.Entries != 0 || j.stats.Expired != 2 {
 		t.Errorf("after expiry %+v", j.stats)
 	}
-	b := newJoinStore(100, 2*entryBytes("xx"))
+	b := newJoinStore(100, 2*entryBytes(len("xx")))
 	for _, id := range []string{"aa", "bb", "cc"} {
-		b.parkOutcome(id, waitingOutcome{arrived: 1})
+		b.parkOutcome(b.id([]byte(id)), waitingOutcome{arrived: 1})
 	}
 	if b.stats.Entries != 2 || b.stats.Evicted != 1 {
 		t.Errorf("byte bound: %+v", b.stats)
