@@ -416,3 +416,23 @@ func BenchmarkEngineEventPending(b *testing.B) {
 		b.Fatalf("join stats %+v", js)
 	}
 }
+
+// BenchmarkEngineEventModels is BenchmarkEngineEvent with the events of
+// eight models interleaved, as on a partition several models share: the
+// window of an event is rarely the previous event's.
+func BenchmarkEngineEventModels(b *testing.B) {
+	fb := newFlushBench(b)
+	models := make([]string, 8)
+	for m := range models {
+		models[m] = fmt.Sprint("model-", m)
+	}
+	for i := range fb.evs {
+		fb.evs[i].Model = models[(i*5+i/3)%len(models)]
+		fb.outs[i].Model = fb.evs[i].Model
+	}
+	fb.feed(2 * stats.DefaultSketchExactLimit * len(models))
+	b.ReportAllocs()
+	for b.Loop() {
+		fb.feed(1)
+	}
+}

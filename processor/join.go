@@ -3,6 +3,7 @@ package processor
 import (
 	"bytes"
 	"hash/maphash"
+	"weak"
 )
 
 // pendingEntryOverhead approximates the memory of one pending entry beyond
@@ -20,6 +21,10 @@ type pendingPrediction struct {
 	pred     Value
 	score    float64
 	hasScore bool
+	// win is the window the prediction went to, so its outcome need not
+	// look it up. Weak: a prediction pending past its window's drop must
+	// not keep the window's state alive. Nil after a restore.
+	win weak.Pointer[window]
 }
 
 // waitingOutcome is an outcome that arrived before its prediction.

@@ -151,6 +151,7 @@ func (e *partitionEngine) restoreSnapshot(s *snapshot, now int64, jc JoinConfig)
 		k := winKey{sw.Model, sw.Version, sw.Start}
 		w := e.getWindow(k, true)
 		if err := w.state.UnmarshalBinary(sw.State); err != nil {
+			w.dropped = true // out of e.windows: see outcome
 			delete(e.windows, k)
 			dropped = append(dropped, fmt.Sprintf("%s/%s@%d: %v", k.model, k.version, k.start, err))
 			continue

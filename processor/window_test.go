@@ -515,3 +515,61 @@ func TestPendingResultsCompletedElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomeWindowHint: a joined outcome goes to the window under its
+// prediction's key, whether the prediction's window hint holds, is gone
+// (after a restore) or names a dropped window whose key a new window
+// took since.
+func TestOutcomeWindowHint(t *testing.T) {
+	cfg := testEngineConfig()
+	cfg.Window.RollingWindows = 0
+	pred := func(id string) *Event {
+		return decodeOne(t, Prediction, fmt.Sprintf(`{"event_id":%q,"model":"m","model_version":"v","ts":%d,"features":{},"prediction":"1"}`, id, t0+1000))
+	}
+	out := func(id string) *Event {
+		return decodeOne(t, Outcome, fmt.Sprintf(`{"event_id":%q,"model":"m","ts":%d,"label":"1"}`, id, t0+2000))
+	}
+	labelled := func(e *partitionEngine) int64 {
+		w := e.windows[winKey{"m", "v", e.windowStart(t0 + 1000)}]
+		if w == nil {
+			return -1
+		}
+		return w.state.Labelled()
+	}
+
+	e := newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	e.prediction(pred("a"), 0)
+	e.outcome(out("a"), 0)
+	if labelled(e) != 1 {
+		t.Errorf("hint: %d labelled", labelled(e))
+	}
+
+	e = newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	e.prediction(pred("a"), 0)
+	snap, err := e.snapshot(1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := e.restore(snap, 0, cfg.Join); err != nil {
+		t.Fatal(err)
+	}
+	e.outcome(out("a"), 0)
+	if labelled(e) != 1 {
+		t.Errorf("after restore: %d labelled", labelled(e))
+	}
+
+	e = newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	e.prediction(pred("a"), 0)
+	k := winKey{"m", "v", e.windowStart(t0 + 1000)}
+	old := e.windows[k]
+	old.dropped = true
+	e.takePendingResults() // deletes it
+	e.prediction(pred("b"), 0)
+	if e.windows[k] == nil || e.windows[k] == old {
+		t.Fatal("no new window under the key")
+	}
+	e.outcome(out("a"), 0)
+	if labelled(e) != 1 || old.state.Labelled() != 0 {
+		t.Errorf("dropped hint: %d labelled in the new window, %d in the dropped one", labelled(e), old.state.Labelled())
+	}
+}
