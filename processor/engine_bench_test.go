@@ -63,12 +63,14 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkJoinEntryBytes measures the heap held per pending prediction
-// (36-byte event ids), to keep pendingEntryOverhead honest.
+// (36-byte event ids, handed over as bytes, as the decoder does, so the
+// store's copy of each id is counted), to keep pendingEntryOverhead
+// honest.
 func BenchmarkJoinEntryBytes(b *testing.B) {
 	const n = 200_000
-	ids := make([]string, n)
+	ids := make([][]byte, n)
 	for i := range ids {
-		ids[i] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+		ids[i] = fmt.Appendf(nil, "%08x-0000-4000-8000-%012x", i, i)
 	}
 	for b.Loop() {
 		runtime.GC()
@@ -76,7 +78,7 @@ func BenchmarkJoinEntryBytes(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		j := newJoinStore(n+1, 1<<40)
 		for i, id := range ids {
-			j.addPrediction(id, pendingPrediction{ts: int64(i), model: "fraud", version: "v3",
+			j.addPrediction(j.id(id), pendingPrediction{ts: int64(i), model: "fraud", version: "v3",
 				pred: Value{Kind: String, Str: "1"}, score: 0.5, hasScore: true})
 		}
 		runtime.GC()
@@ -311,8 +313,8 @@ func BenchmarkEngineEvent(b *testing.B) {
 // join-store benchmarks, as under the end-to-end benchmark's hot partition.
 const joinBenchPending = 50_000
 
-// joinBenchIDs are 36-byte event ids, as strings (kept by the store) and
-// as bytes (as lookups get them from the decoder).
+// joinBenchIDs are 36-byte event ids, as strings and as bytes (as the
+// store gets them from the decoder).
 func joinBenchIDs(n int) ([]string, [][]byte) {
 	ids, raw := make([]string, n), make([][]byte, n)
 	for i := range ids {
@@ -328,10 +330,10 @@ func joinBenchIDs(n int) ([]string, [][]byte) {
 // expires nothing) compacts the queue, as the engine's watermark advances.
 func BenchmarkJoinStore(b *testing.B) {
 	const n = 4 * joinBenchPending
-	ids, raw := joinBenchIDs(n)
+	_, raw := joinBenchIDs(n)
 	j := newJoinStore(10*joinBenchPending, 1<<40)
 	add := func(i int) {
-		j.addPrediction(ids[i%n], pendingPrediction{ts: int64(i), model: "fraud", version: "v3",
+		j.addPrediction(j.id(raw[i%n]), pendingPrediction{ts: int64(i), model: "fraud", version: "v3",
 			winStart: int64(i / 1000), pred: Value{Kind: String, Str: "1"}, score: 0.5, hasScore: true})
 	}
 	for i := range joinBenchPending {
@@ -341,7 +343,7 @@ func BenchmarkJoinStore(b *testing.B) {
 	i := joinBenchPending
 	for b.Loop() {
 		add(i)
-		if _, ok := j.takePrediction(raw[(i-joinBenchPending)%n]); !ok {
+		if _, ok := j.takePrediction(j.id(raw[(i-joinBenchPending)%n])); !ok {
 			b.Fatal("pending prediction not found")
 		}
 		if i%1024 == 0 {
@@ -360,12 +362,12 @@ func BenchmarkJoinStore(b *testing.B) {
 func BenchmarkJoinFreeze(b *testing.B) {
 	fb := newFlushBench(b)
 	fb.feed(1000)
-	ids, raw := joinBenchIDs(2 * joinBenchPending)
-	for i, id := range ids {
-		fb.e.join.addPrediction(id, pendingPrediction{ts: t0, model: "bench", version: "v1",
+	_, raw := joinBenchIDs(2 * joinBenchPending)
+	for i := range raw {
+		fb.e.join.addPrediction(fb.e.join.id(raw[i]), pendingPrediction{ts: t0, model: "bench", version: "v1",
 			winStart: t0, pred: Value{Kind: String, Str: "1"}, score: 0.5, hasScore: true})
 		if i%2 == 1 {
-			fb.e.join.takePrediction(raw[i-1])
+			fb.e.join.takePrediction(fb.e.join.id(raw[i-1]))
 		}
 	}
 	if _, err := fb.e.freeze(1, 1); err != nil { // encodes the window once
@@ -412,5 +414,25 @@ func BenchmarkEngineEventPending(b *testing.B) {
 	}
 	if js := fb.e.join.stats; js.Entries != joinBenchPending || js.Misses != 0 {
 		b.Fatalf("join stats %+v", js)
+	}
+}
+
+// BenchmarkEngineEventModels is BenchmarkEngineEvent with the events of
+// eight models interleaved, as on a partition several models share: the
+// window of an event is rarely the previous event's.
+func BenchmarkEngineEventModels(b *testing.B) {
+	fb := newFlushBench(b)
+	models := make([]string, 8)
+	for m := range models {
+		models[m] = fmt.Sprint("model-", m)
+	}
+	for i := range fb.evs {
+		fb.evs[i].Model = models[(i*5+i/3)%len(models)]
+		fb.outs[i].Model = fb.evs[i].Model
+	}
+	fb.feed(2 * stats.DefaultSketchExactLimit * len(models))
+	b.ReportAllocs()
+	for b.Loop() {
+		fb.feed(1)
 	}
 }

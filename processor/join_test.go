@@ -147,22 +147,57 @@ func (r *refJoin) snapshot() ([]snapPred, []snapOut) {
 	return preds, outs
 }
 
-// checkSlab checks the store's own invariants: every mapped id owns a live
-// slot holding that id, and every other slot is free.
-func checkSlab[T any](t *testing.T, what string, s *pendingSet[T]) {
+// checkSlab checks the store's own invariants: every index entry sits at
+// or after its home position with no empty position between, and names a
+// live slot holding an id of that hash; every other slot is free; the
+// arena's regions do not overlap and its garbage is counted.
+func checkSlab[T any](t *testing.T, what string, s *pendingSet[T], j *joinStore) {
 	t.Helper()
-	if len(s.ids)+len(s.free) != len(s.slots) {
-		t.Fatalf("%s: %d ids + %d free != %d slots", what, len(s.ids), len(s.free), len(s.slots))
-	}
-	for id, i := range s.ids {
-		if s.slots[i].id != id || s.slots[i].seq == 0 {
-			t.Fatalf("%s: id %q maps to slot %d holding %q seq %d", what, id, i, s.slots[i].id, s.slots[i].seq)
+	mask := len(s.index) - 1
+	indexed := make([]bool, len(s.slots))
+	n := 0
+	for p, e := range s.index {
+		if e == 0 {
+			continue
 		}
+		n++
+		for q := int(e>>32) & mask; q != p; q = (q + 1) & mask {
+			if s.index[q] == 0 {
+				t.Fatalf("%s: index entry at %d unreachable: empty position %d after its home", what, p, q)
+			}
+		}
+		i := uint32(e) - 1
+		sl := &s.slots[i]
+		if indexed[i] || sl.seq == 0 || sl.h != uint32(e>>32) || j.id(s.idOf(sl)).h != sl.h {
+			t.Fatalf("%s: index entry at %d names slot %d (seq %d, hash %x, id %q), twice: %v",
+				what, p, i, sl.seq, sl.h, s.idOf(sl), indexed[i])
+		}
+		indexed[i] = true
+	}
+	if n != s.n || n+len(s.free) != len(s.slots) || 4*n > 3*len(s.index) {
+		t.Fatalf("%s: %d indexed (n %d) + %d free != %d slots, index of %d", what, n, s.n, len(s.free), len(s.slots), len(s.index))
 	}
 	for _, i := range s.free {
-		if s.slots[i].seq != 0 || s.slots[i].id != "" {
-			t.Fatalf("%s: free slot %d holds %q seq %d", what, i, s.slots[i].id, s.slots[i].seq)
+		if sl := s.slots[i]; sl.seq != 0 || sl.n != 0 || indexed[i] {
+			t.Fatalf("%s: free slot %d holds seq %d, an id of %d bytes", what, i, sl.seq, sl.n)
 		}
+	}
+	owner := make([]int, len(s.ids))
+	used := 0
+	for k, sl := range s.slots {
+		if sl.n > sl.c || sl.off+int(sl.c) > len(s.ids) {
+			t.Fatalf("%s: slot %d id %d bytes in a region of %d at %d, arena %d", what, k, sl.n, sl.c, sl.off, len(s.ids))
+		}
+		for b := sl.off; b < sl.off+int(sl.c); b++ {
+			if owner[b] != 0 {
+				t.Fatalf("%s: slots %d and %d share arena byte %d", what, owner[b]-1, k, b)
+			}
+			owner[b] = k + 1
+		}
+		used += int(sl.c)
+	}
+	if used+s.garbage != len(s.ids) {
+		t.Fatalf("%s: regions %d + garbage %d != arena %d", what, used, s.garbage, len(s.ids))
 	}
 }
 
@@ -185,7 +220,19 @@ func TestJoinStoreMatchesReference(t *testing.T) {
 			maxEntries, lagMin, lagMax, steps, nids = 200+r.IntN(2000), 1500, 1000, 12000, 100+r.IntN(400)
 		}
 		maxBytes := int64(1+r.IntN(maxEntries+20)) * (pendingEntryOverhead + 4)
-		j, ref := newJoinStore(maxEntries, maxBytes), newRefJoin(maxEntries, maxBytes)
+		// In a third of the runs ids share 64 hashes and 4 home
+		// positions, so index probes pass over other ids of the same hash
+		// and removals shift long probe runs.
+		hashMask := ^uint32(0)
+		if seed%3 == 1 {
+			hashMask = 0xf0000003
+		}
+		newStore := func() *joinStore {
+			j := newJoinStore(maxEntries, maxBytes)
+			j.hashMask = hashMask
+			return j
+		}
+		j, ref := newStore(), newRefJoin(maxEntries, maxBytes)
 		ids := make([]string, nids)
 		for i := range ids {
 			ids[i] = strings.Repeat("x", r.IntN(6)) + fmt.Sprint(i) // lengths vary, so bytes matter
@@ -201,11 +248,11 @@ func TestJoinStoreMatchesReference(t *testing.T) {
 				p := pendingPrediction{ts: now + int64(r.IntN(200)) - 100, model: fmt.Sprint("m", r.IntN(3)),
 					version: fmt.Sprint("v", r.IntN(2)), winStart: now / 60, pred: labels[r.IntN(len(labels))],
 					score: r.Float64(), hasScore: r.IntN(2) == 0}
-				j.addPrediction(id, p)
+				j.addPrediction(j.id([]byte(id)), p)
 				ref.addPrediction(id, p)
 			case n < 55:
 				op = "takePrediction"
-				got, gotOK := j.takePrediction([]byte(id))
+				got, gotOK := j.takePrediction(j.id([]byte(id)))
 				want, wantOK := ref.take(&ref.preds, id)
 				if gotOK != wantOK || got != want.p {
 					t.Fatalf("seed %d step %d: takePrediction(%q) = %+v, %v; want %+v, %v", seed, step, id, got, gotOK, want.p, wantOK)
@@ -213,11 +260,11 @@ func TestJoinStoreMatchesReference(t *testing.T) {
 			case n < 75:
 				op = "parkOutcome"
 				o := waitingOutcome{arrived: now, model: fmt.Sprint("m", r.IntN(3)), label: labels[r.IntN(len(labels))]}
-				j.parkOutcome(id, o)
+				j.parkOutcome(j.id([]byte(id)), o)
 				ref.parkOutcome(id, o)
 			case n < 92:
 				op = "takeOutcome"
-				got, gotOK := j.takeOutcome([]byte(id))
+				got, gotOK := j.takeOutcome(j.id([]byte(id)))
 				want, wantOK := ref.take(&ref.outs, id)
 				if gotOK != wantOK || got != want.o {
 					t.Fatalf("seed %d step %d: takeOutcome(%q) = %+v, %v; want %+v, %v", seed, step, id, got, gotOK, want.o, wantOK)
@@ -232,7 +279,7 @@ func TestJoinStoreMatchesReference(t *testing.T) {
 				var s snapshot
 				j.freezeInto(&s)
 				s.JoinStats = j.stats
-				j = newJoinStore(maxEntries, maxBytes)
+				j = newStore()
 				j.restore(&s)
 				preds, outs := ref.snapshot()
 				st := ref.stats
@@ -262,8 +309,8 @@ func TestJoinStoreMatchesReference(t *testing.T) {
 			if !reflect.DeepEqual(s.Preds, preds) || !reflect.DeepEqual(s.Outs, outs) {
 				t.Fatalf("seed %d step %d after %s: pending\n%+v\n%+v\nwant\n%+v\n%+v", seed, step, op, s.Preds, s.Outs, preds, outs)
 			}
-			checkSlab(t, "preds", &j.preds)
-			checkSlab(t, "outs", &j.outs)
+			checkSlab(t, "preds", &j.preds, j)
+			checkSlab(t, "outs", &j.outs, j)
 		}
 		compactions += ref.compactions
 		total.Expired += ref.stats.Expired
@@ -288,9 +335,9 @@ func TestJoinQueueMemoryBounded(t *testing.T) {
 		ids[i] = fmt.Sprint("e", i)
 	}
 	for i := range events {
-		j.addPrediction(ids[i], pendingPrediction{ts: int64(i)})
+		j.addPrediction(j.id([]byte(ids[i])), pendingPrediction{ts: int64(i)})
 		if i >= 10 {
-			if _, ok := j.takePrediction([]byte(ids[i-10])); !ok {
+			if _, ok := j.takePrediction(j.id([]byte(ids[i-10]))); !ok {
 				t.Fatalf("prediction %d not pending", i-10)
 			}
 		}

@@ -151,6 +151,7 @@ func (e *partitionEngine) restoreSnapshot(s *snapshot, now int64, jc JoinConfig)
 		k := winKey{sw.Model, sw.Version, sw.Start}
 		w := e.getWindow(k, true)
 		if err := w.state.UnmarshalBinary(sw.State); err != nil {
+			w.dropped = true // out of e.windows: see outcome
 			delete(e.windows, k)
 			dropped = append(dropped, fmt.Sprintf("%s/%s@%d: %v", k.model, k.version, k.start, err))
 			continue
@@ -166,21 +167,24 @@ func (e *partitionEngine) restoreSnapshot(s *snapshot, now int64, jc JoinConfig)
 }
 
 // freezeInto copies the pending entries into s in queue order, so a
-// restore queues them as they were.
+// restore queues them as they were. The ids are substrings of one copy
+// of each arena: one allocation instead of one per entry.
 func (j *joinStore) freezeInto(s *snapshot) {
 	s.Preds = make([]snapPred, 0, j.preds.len())
+	ids := string(j.preds.ids)
 	for _, q := range j.preds.q.buf[j.preds.q.head:] {
 		if sl := &j.preds.slots[q.slot]; sl.seq == q.seq {
 			p := &sl.v
-			s.Preds = append(s.Preds, snapPred{ID: sl.id, TS: p.ts, Model: p.model, Version: p.version,
+			s.Preds = append(s.Preds, snapPred{ID: ids[sl.off : sl.off+int(sl.n)], TS: p.ts, Model: p.model, Version: p.version,
 				WinStart: p.winStart, Pred: p.pred, Score: p.score, HasScore: p.hasScore})
 		}
 	}
 	s.Outs = make([]snapOut, 0, j.outs.len())
+	ids = string(j.outs.ids)
 	for _, q := range j.outs.q.buf[j.outs.q.head:] {
 		if sl := &j.outs.slots[q.slot]; sl.seq == q.seq {
 			o := &sl.v
-			s.Outs = append(s.Outs, snapOut{ID: sl.id, Arrived: o.arrived, Model: o.model, Label: o.label})
+			s.Outs = append(s.Outs, snapOut{ID: ids[sl.off : sl.off+int(sl.n)], Arrived: o.arrived, Model: o.model, Label: o.label})
 		}
 	}
 }
@@ -189,11 +193,11 @@ func (j *joinStore) freezeInto(s *snapshot) {
 // store and takes its counters; Entries and Bytes are recounted.
 func (j *joinStore) restore(s *snapshot) {
 	for _, p := range s.Preds {
-		j.addPrediction(p.ID, pendingPrediction{ts: p.TS, model: p.Model, version: p.Version,
+		j.addPrediction(j.id([]byte(p.ID)), pendingPrediction{ts: p.TS, model: p.Model, version: p.Version,
 			winStart: p.WinStart, pred: p.Pred, score: p.Score, hasScore: p.HasScore})
 	}
 	for _, o := range s.Outs {
-		j.parkOutcome(o.ID, waitingOutcome{arrived: o.Arrived, model: o.Model, label: o.Label})
+		j.parkOutcome(j.id([]byte(o.ID)), waitingOutcome{arrived: o.Arrived, model: o.Model, label: o.Label})
 	}
 	st := j.stats
 	j.stats = s.JoinStats

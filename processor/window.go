@@ -3,6 +3,7 @@ package processor
 import (
 	"math"
 	"time"
+	"weak"
 )
 
 // engineParams are the window and join settings in milliseconds.
@@ -45,6 +46,8 @@ type window struct {
 	snap []byte
 	// reports speeds up the window's reports after the first.
 	reports *reportBox
+	// self is handed to the predictions pending in the window.
+	self weak.Pointer[window]
 }
 
 // revision is derived from content, not from emission count: 1 + labels +
@@ -111,6 +114,7 @@ func (e *partitionEngine) getWindow(k winKey, create bool) *window {
 	if w == nil && create {
 		st, bid := e.newState(k.model, k.version)
 		w = &window{key: k, state: st, baselineID: bid, reports: &reportBox{}}
+		w.self = weak.Make(w)
 		e.windows[k] = w
 		if end := k.start + e.p.size; e.nextCheck == noTime || end < e.nextCheck {
 			e.nextCheck = end
@@ -162,20 +166,28 @@ func (e *partitionEngine) prediction(ev *Event, now int64) {
 	if ev.HasLatency {
 		st.ObserveLatency(ev.LatencyMS)
 	}
-	if o, ok := e.join.takeOutcome(ev.EventID); ok {
+	id := e.join.id(ev.EventID)
+	if o, ok := e.join.takeOutcome(id); ok {
 		e.join.stats.Hits++
 		st.ObserveOutcome(ev.Prediction, ev.Score, ev.HasScore, o.label)
 		return
 	}
-	e.join.addPrediction(string(ev.EventID), pendingPrediction{ts: ev.TS, model: ev.Model, version: ev.Version,
-		winStart: k.start, pred: ev.Prediction, score: ev.Score, hasScore: ev.HasScore})
+	e.join.addPrediction(id, pendingPrediction{ts: ev.TS, model: ev.Model, version: ev.Version,
+		winStart: k.start, pred: ev.Prediction, score: ev.Score, hasScore: ev.HasScore, win: w.self})
 }
 
 // outcome applies one decoded outcome at processing time now (ms).
 func (e *partitionEngine) outcome(ev *Event, now int64) {
 	e.stats.Outcomes++
-	if p, ok := e.join.takePrediction(ev.EventID); ok {
+	id := e.join.id(ev.EventID)
+	if p, ok := e.join.takePrediction(id); ok {
 		e.join.stats.Hits++
+		// A window not dropped is still the one under its key (windows
+		// leave e.windows only once dropped), so the lookup is skipped.
+		if w := p.win.Value(); w != nil && !w.dropped {
+			e.observe(w, p.pred, p.score, p.hasScore, ev.Label)
+			return
+		}
 		e.attribute(winKey{p.model, p.version, p.winStart}, p.pred, p.score, p.hasScore, ev.Label, false)
 		return
 	}
@@ -187,7 +199,7 @@ func (e *partitionEngine) outcome(ev *Event, now int64) {
 		return
 	}
 	e.join.stats.Misses++
-	e.join.parkOutcome(string(ev.EventID), waitingOutcome{arrived: now, model: ev.Model, label: ev.Label})
+	e.join.parkOutcome(id, waitingOutcome{arrived: now, model: ev.Model, label: ev.Label})
 }
 
 func (e *partitionEngine) attribute(k winKey, pred Value, score float64, hasScore bool, label Value, create bool) {
@@ -196,6 +208,10 @@ func (e *partitionEngine) attribute(k winKey, pred Value, score float64, hasScor
 		e.stats.LateLabels++
 		return
 	}
+	e.observe(w, pred, score, hasScore, label)
+}
+
+func (e *partitionEngine) observe(w *window, pred Value, score float64, hasScore bool, label Value) {
 	w.state.ObserveOutcome(pred, score, hasScore, label)
 	w.snap = nil
 	if w.closed {

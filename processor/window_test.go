@@ -250,24 +250,24 @@ func TestEngineRollingViews(t *testing.T) {
 func TestJoinStoreBounds(t *testing.T) {
 	j := newJoinStore(3, 1<<20)
 	for i := range 5 {
-		j.addPrediction(fmt.Sprint("p", i), pendingPrediction{ts: int64(i)})
+		j.addPrediction(j.id(fmt.Append(nil, "p", i)), pendingPrediction{ts: int64(i)})
 	}
 	if j.stats.Entries != 3 || j.stats.Evicted != 2 {
 		t.Fatalf("stats %+v", j.stats)
 	}
-	if _, ok := j.takePrediction([]byte("p0")); ok {
+	if _, ok := j.takePrediction(j.id([]byte("p0"))); ok {
 		t.Error("oldest should have been evicted")
 	}
-	if _, ok := j.takePrediction([]byte("p4")); !ok {
+	if _, ok := j.takePrediction(j.id([]byte("p4"))); !ok {
 		t.Error("newest missing")
 	}
 	j.expire(4, 0) // p2, p3 older than event time 4
 	if j.stats.Entries != 0 || j.stats.Expired != 2 {
 		t.Errorf("after expiry %+v", j.stats)
 	}
-	b := newJoinStore(100, 2*entryBytes("xx"))
+	b := newJoinStore(100, 2*entryBytes(len("xx")))
 	for _, id := range []string{"aa", "bb", "cc"} {
-		b.parkOutcome(id, waitingOutcome{arrived: 1})
+		b.parkOutcome(b.id([]byte(id)), waitingOutcome{arrived: 1})
 	}
 	if b.stats.Entries != 2 || b.stats.Evicted != 1 {
 		t.Errorf("byte bound: %+v", b.stats)
@@ -513,5 +513,63 @@ func TestPendingResultsCompletedElsewhere(t *testing.T) {
 			w, _ := json.Marshal(want[i])
 			t.Fatalf("result %d (%v rev %d) differs:\n%s\n%s", i, got[i].ID, got[i].Revision, g, w)
 		}
+	}
+}
+
+// TestOutcomeWindowHint: a joined outcome goes to the window under its
+// prediction's key, whether the prediction's window hint holds, is gone
+// (after a restore) or names a dropped window whose key a new window
+// took since.
+func TestOutcomeWindowHint(t *testing.T) {
+	cfg := testEngineConfig()
+	cfg.Window.RollingWindows = 0
+	pred := func(id string) *Event {
+		return decodeOne(t, Prediction, fmt.Sprintf(`{"event_id":%q,"model":"m","model_version":"v","ts":%d,"features":{},"prediction":"1"}`, id, t0+1000))
+	}
+	out := func(id string) *Event {
+		return decodeOne(t, Outcome, fmt.Sprintf(`{"event_id":%q,"model":"m","ts":%d,"label":"1"}`, id, t0+2000))
+	}
+	labelled := func(e *partitionEngine) int64 {
+		w := e.windows[winKey{"m", "v", e.windowStart(t0 + 1000)}]
+		if w == nil {
+			return -1
+		}
+		return w.state.Labelled()
+	}
+
+	e := newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	e.prediction(pred("a"), 0)
+	e.outcome(out("a"), 0)
+	if labelled(e) != 1 {
+		t.Errorf("hint: %d labelled", labelled(e))
+	}
+
+	e = newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	e.prediction(pred("a"), 0)
+	snap, err := e.snapshot(1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := e.restore(snap, 0, cfg.Join); err != nil {
+		t.Fatal(err)
+	}
+	e.outcome(out("a"), 0)
+	if labelled(e) != 1 {
+		t.Errorf("after restore: %d labelled", labelled(e))
+	}
+
+	e = newPartitionEngine(paramsFrom(&cfg), cfg.Join, countFactory, 0)
+	e.prediction(pred("a"), 0)
+	k := winKey{"m", "v", e.windowStart(t0 + 1000)}
+	old := e.windows[k]
+	old.dropped = true
+	e.takePendingResults() // deletes it
+	e.prediction(pred("b"), 0)
+	if e.windows[k] == nil || e.windows[k] == old {
+		t.Fatal("no new window under the key")
+	}
+	e.outcome(out("a"), 0)
+	if labelled(e) != 1 || old.state.Labelled() != 0 {
+		t.Errorf("dropped hint: %d labelled in the new window, %d in the dropped one", labelled(e), old.state.Labelled())
 	}
 }
