@@ -169,8 +169,8 @@ func TestPartitionReaderStopsOnCancelIntegration(t *testing.T) {
 // the first offset or one in the middle of a record batch; a value too
 // big for the buffer is read whole (owned, with its key), and so is the
 // rest of its response, and reading goes on after it without loss or
-// repeat. keyAt finds the key of any offset,
-// ahead of the reader or behind it.
+// repeat, also after its connection breaks mid-response. keyAt finds the
+// key of any offset, ahead of the reader or behind it.
 func TestPartitionReaderValuesIntegration(t *testing.T) {
 	brokers := testservices.Kafka(t)
 	topic := testservices.UniqueName(t, "fetchvalues")
@@ -202,8 +202,9 @@ func TestPartitionReaderValuesIntegration(t *testing.T) {
 	}
 	_ = w.Close()
 
-	readValues := func(t *testing.T, from int) {
+	readValues := func(t *testing.T, from int, between func(r *partitionReader, i int)) {
 		r, _ := testReader(t, topic, int64(from))
+		r.backoffMin = time.Millisecond
 		buf := make([]byte, bufSize)
 		want, wholes := from, 0
 		for want < n {
@@ -239,6 +240,9 @@ func TestPartitionReaderValuesIntegration(t *testing.T) {
 					t.Fatalf("message metadata: topic %q high-water mark %d", m.Topic, m.HighWaterMark)
 				}
 				want++
+				if between != nil {
+					between(r, want)
+				}
 			}
 		}
 		if wholes == 0 {
@@ -252,8 +256,20 @@ func TestPartitionReaderValuesIntegration(t *testing.T) {
 			t.Errorf("%d of %d messages read whole", wholes, n-from)
 		}
 	}
-	t.Run("from the first offset", func(t *testing.T) { readValues(t, 0) })
-	t.Run("from an offset inside a record batch", func(t *testing.T) { readValues(t, 1234) })
+	t.Run("from the first offset", func(t *testing.T) { readValues(t, 0, nil) })
+	t.Run("from an offset inside a record batch", func(t *testing.T) { readValues(t, 1234, nil) })
+	t.Run("broken connections", func(t *testing.T) {
+		breaks := 0
+		readValues(t, 0, func(r *partitionReader, i int) {
+			if i%301 == 0 && r.conn != nil {
+				_ = r.conn.Close() // as if the broker or the network dropped it
+				breaks++
+			}
+		})
+		if breaks < 5 {
+			t.Fatalf("only %d connection breaks happened; the test did not test", breaks)
+		}
+	})
 	t.Run("keys by offset", func(t *testing.T) {
 		r, _ := testReader(t, topic, 0)
 		for _, off := range []int64{5, 6, 7, 900, 2999, 1, 1500, 1501} {
