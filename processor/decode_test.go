@@ -408,3 +408,42 @@ func sameFeaturesAsEncodingJSON(t *testing.T, msg []byte, got []Feature) {
 		}
 	}
 }
+
+// plainBytes is plainWord's reference: strPlain byte by byte.
+func plainBytes(w uint64) bool {
+	for k := 0; k < 8; k++ {
+		if !strPlain[byte(w>>(8*k))] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPlainWord puts every byte value at every position of words of plain
+// bytes, next to every other byte value too, where borrows between bytes
+// could hide one.
+func TestPlainWord(t *testing.T) {
+	for _, bg := range []byte{' ', '!', '#', '0', '[', ']', '~'} {
+		for a := range 256 {
+			for b := range 256 {
+				for pos := range 7 {
+					w := uint64(bg) * 0x0101010101010101
+					w &^= 0xffff << (8 * pos)
+					w |= uint64(a)<<(8*pos) | uint64(b)<<(8*pos+8)
+					if plainWord(w) != plainBytes(w) {
+						t.Fatalf("plainWord(%#x) = %v", w, plainWord(w))
+					}
+				}
+			}
+		}
+	}
+}
+
+func FuzzPlainWord(f *testing.F) {
+	f.Add(uint64(0x2122232425262728))
+	f.Fuzz(func(t *testing.T, w uint64) {
+		if plainWord(w) != plainBytes(w) {
+			t.Fatalf("plainWord(%#x) = %v", w, plainWord(w))
+		}
+	})
+}
