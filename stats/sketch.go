@@ -158,8 +158,8 @@ func (s *Sketch) pushSorted(h int, src []float64) {
 	m := len(s.levels[h])
 	lv := slices.Grow(s.levels[h], len(src))[:m+len(src)]
 	i, j := m-1, len(src)-1
-	for k := len(lv) - 1; j >= 0; k-- {
-		if i >= 0 && src[j] < lv[i] {
+	for k := len(lv) - 1; i >= 0 && j >= 0; k-- {
+		if src[j] < lv[i] {
 			lv[k] = lv[i]
 			i--
 		} else {
@@ -167,6 +167,8 @@ func (s *Sketch) pushSorted(h int, src []float64) {
 			j--
 		}
 	}
+	// The level's own items left are in place; src's go before them.
+	copy(lv, src[:j+1])
 	s.levels[h] = lv
 }
 
