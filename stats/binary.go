@@ -66,7 +66,7 @@ func (f *featureAcc) sizeHint() int {
 }
 
 func (s *Sketch) sizeHint() int {
-	n := 16
+	n := 16 + 8*len(s.base)
 	for _, lv := range s.levels {
 		n += 8*len(lv) + 12
 	}
@@ -199,7 +199,8 @@ func (s *Sketch) encode(e *encoder) {
 	// Order within a level carries no meaning; sorted bytes are
 	// canonical. Levels above 0 are kept sorted; level 0 is sorted here.
 	s.sortLevel0()
-	for h, lv := range s.levels {
+	for h := range s.levels {
+		lv := s.level(h)
 		e.uvarint(uint64(len(lv)))
 		e.f64s(lv)
 		e.bool(s.flips[h])
@@ -247,7 +248,8 @@ func (s *Sketch) decode(d *decoder) {
 		d.fail("exact sketch with compacted levels")
 		return
 	}
-	s.n, s.levels, s.flips = n, levels, flips
+	s.n, s.base, s.levels, s.flips = n, levels[0], levels, flips
+	levels[0] = nil
 }
 
 func (a *perfAccumulator) encode(e *encoder) {

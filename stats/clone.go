@@ -50,7 +50,7 @@ func (f *featureAcc) clone(sortBuf *[]uint64) *featureAcc {
 
 // clone copies s; its compactions sort in scratch (nil: its own buffer).
 func (s *Sketch) clone(scratch *[]uint64) *Sketch {
-	c := &Sketch{limit: s.limit, n: s.n, levels: make([][]float64, len(s.levels)), flips: slices.Clone(s.flips)}
+	c := &Sketch{limit: s.limit, n: s.n, base: slices.Clone(s.base), levels: make([][]float64, len(s.levels)), flips: slices.Clone(s.flips)}
 	for h, lv := range s.levels {
 		c.levels[h] = slices.Clone(lv)
 	}

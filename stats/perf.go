@@ -314,19 +314,23 @@ func mergePoints(a, b []WeightedValue) []WeightedValue {
 // a or b.
 func mergePointsInto(out, a, b []WeightedValue) []WeightedValue {
 	i, j := 0, 0
-	for i < len(a) || j < len(b) {
+	// Bounds are checked once a step while both runs last; whichever is
+	// left over is then copied whole.
+	for i < len(a) && j < len(b) {
+		x, y := a[i], b[j]
 		switch {
-		case j >= len(b) || (i < len(a) && a[i].V < b[j].V):
-			out = append(out, a[i])
+		case x.V < y.V:
+			out = append(out, x)
 			i++
-		case i >= len(a) || b[j].V < a[i].V:
-			out = append(out, b[j])
+		case y.V < x.V:
+			out = append(out, y)
 			j++
 		default:
-			out = append(out, WeightedValue{V: a[i].V, W: a[i].W + b[j].W})
+			out = append(out, WeightedValue{V: x.V, W: x.W + y.W})
 			i++
 			j++
 		}
 	}
-	return out
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }

@@ -25,8 +25,13 @@ const (
 //
 // A Sketch is not safe for concurrent use.
 type Sketch struct {
-	limit  int64
-	n      int64
+	limit int64
+	n     int64
+	// base is level 0, the one every Add appends to: its own field, one
+	// load from the Sketch instead of two through levels, and it keeps
+	// Add within the inlining budget. levels[0] stays nil so that levels
+	// is indexed by height; level(h) reads either.
+	base   []float64
 	levels [][]float64
 	// flips alternates, per level, which of each pair a compaction keeps,
 	// so rank errors of successive compactions cancel instead of adding.
@@ -59,22 +64,44 @@ func (s *Sketch) shareScratch(buf *[]uint64) { s.sorter.scratch = buf }
 func (s *Sketch) Count() int64 { return s.n }
 
 // Exact reports whether the sketch still holds every value.
-func (s *Sketch) Exact() bool { return int64(len(s.levels[0])) == s.n }
+func (s *Sketch) Exact() bool { return int64(len(s.base)) == s.n }
 
 // Add adds one finite value. It does not allocate once the sketch's
 // buffers have grown to their working size.
 func (s *Sketch) Add(x float64) {
-	s.levels[0] = append(s.levels[0], x)
+	s.base = append(s.base, x)
 	s.n++
-	if s.n > s.limit && len(s.levels[0]) >= sketchLevelCapacity {
+	// compress checks the count: that keeps Add within the inlining
+	// budget, and a sketch past its exact phase seldom holds a full level.
+	if len(s.base) >= sketchLevelCapacity {
 		s.compress()
 	}
 }
 
-// compress compacts every full level, bottom up.
+// level is level h's items.
+func (s *Sketch) level(h int) []float64 {
+	if h == 0 {
+		return s.base
+	}
+	return s.levels[h]
+}
+
+func (s *Sketch) setLevel(h int, lv []float64) {
+	if h == 0 {
+		s.base = lv
+	} else {
+		s.levels[h] = lv
+	}
+}
+
+// compress compacts every full level, bottom up, once the sketch is past
+// its exact phase.
 func (s *Sketch) compress() {
+	if s.n <= s.limit {
+		return
+	}
 	for h := 0; h < len(s.levels); h++ {
-		if len(s.levels[h]) >= sketchLevelCapacity {
+		if len(s.level(h)) >= sketchLevelCapacity {
 			s.compact(h)
 		}
 	}
@@ -84,7 +111,7 @@ func (s *Sketch) compress() {
 // above 0 are kept sorted, so only level 0 needs a sort; the promoted run
 // is merged into the level above.
 func (s *Sketch) compact(h int) {
-	lv := s.levels[h]
+	lv := s.level(h)
 	if h+1 == len(s.levels) {
 		s.levels = append(s.levels, make([]float64, 0, sketchLevelCapacity))
 		s.flips = append(s.flips, false)
@@ -120,7 +147,7 @@ func (s *Sketch) compact(h int) {
 	if odd {
 		lv = append(lv, last)
 	}
-	s.levels[h] = lv
+	s.setLevel(h, lv)
 }
 
 // pushSorted merges the sorted run src into the sorted level h. It merges
@@ -131,8 +158,8 @@ func (s *Sketch) pushSorted(h int, src []float64) {
 	m := len(s.levels[h])
 	lv := slices.Grow(s.levels[h], len(src))[:m+len(src)]
 	i, j := m-1, len(src)-1
-	for k := len(lv) - 1; j >= 0; k-- {
-		if i >= 0 && src[j] < lv[i] {
+	for k := len(lv) - 1; i >= 0 && j >= 0; k-- {
+		if src[j] < lv[i] {
 			lv[k] = lv[i]
 			i--
 		} else {
@@ -140,6 +167,8 @@ func (s *Sketch) pushSorted(h int, src []float64) {
 			j--
 		}
 	}
+	// The level's own items left are in place; src's go before them.
+	copy(lv, src[:j+1])
 	s.levels[h] = lv
 }
 
@@ -148,7 +177,7 @@ func (s *Sketch) pushSorted(h int, src []float64) {
 // prefix and the values added since: only those are sorted, then merged
 // in, instead of sorting the whole level at every checkpoint.
 func (s *Sketch) sortLevel0() {
-	lv := s.levels[0]
+	lv := s.base
 	i := 1
 	// Keys, not floats, are compared: they order -0 before +0, as the
 	// radix sort does, so equal states give equal bytes.
@@ -189,12 +218,9 @@ func (s *Sketch) Merge(o *Sketch) {
 		s.levels = append(s.levels, nil)
 		s.flips = append(s.flips, false)
 	}
-	for h, lv := range o.levels {
-		if h == 0 {
-			s.levels[0] = append(s.levels[0], lv...)
-		} else {
-			s.pushSorted(h, lv)
-		}
+	s.base = append(s.base, o.base...)
+	for h := 1; h < len(o.levels); h++ {
+		s.pushSorted(h, o.levels[h])
 	}
 	s.n += o.n
 	if s.n > s.limit {
@@ -205,6 +231,7 @@ func (s *Sketch) Merge(o *Sketch) {
 // Reset empties the sketch, keeping its buffers.
 func (s *Sketch) Reset() {
 	s.n = 0
+	s.base = s.base[:0]
 	for h := range s.levels {
 		s.levels[h] = s.levels[h][:0]
 		s.flips[h] = false
@@ -214,7 +241,7 @@ func (s *Sketch) Reset() {
 // Points returns the summary as sorted distinct values with weights that
 // sum to Count: the exact sample while Exact.
 func (s *Sketch) Points() []WeightedValue {
-	total := 0
+	total := len(s.base)
 	for _, lv := range s.levels {
 		total += len(lv)
 	}
@@ -223,7 +250,7 @@ func (s *Sketch) Points() []WeightedValue {
 	// log2(levels) times instead of once per level above its own.
 	buf := make([]WeightedValue, 0, total)
 	runs := make([]int, 1, len(s.levels)+1) // run i is buf[runs[i]:runs[i+1]]
-	base := s.levels[0]
+	base := s.base
 	if !keysSorted(base) {
 		// Not sorted in place: a profile's sketch is shared by readers.
 		base = slices.Clone(base)

@@ -20,7 +20,7 @@ type sketchJSON struct {
 func (s *Sketch) MarshalJSON() ([]byte, error) {
 	lv := make([][]float64, len(s.levels))
 	for h := range s.levels {
-		lv[h] = slices.Clone(s.levels[h])
+		lv[h] = slices.Clone(s.level(h))
 		if lv[h] == nil {
 			lv[h] = []float64{}
 		}
@@ -61,6 +61,7 @@ func (s *Sketch) UnmarshalJSON(b []byte) error {
 	if j.ExactLimit <= 0 {
 		j.ExactLimit = DefaultSketchExactLimit
 	}
-	*s = Sketch{limit: j.ExactLimit, n: j.Count, levels: j.Levels, flips: flips}
+	*s = Sketch{limit: j.ExactLimit, n: j.Count, base: j.Levels[0], levels: j.Levels, flips: flips}
+	j.Levels[0] = nil
 	return nil
 }
