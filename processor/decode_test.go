@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -446,4 +447,42 @@ func FuzzPlainWord(f *testing.F) {
 			t.Fatalf("plainWord(%#x) = %v", w, plainWord(w))
 		}
 	})
+}
+
+// TestEventReset sets every field of an Event and checks that reset
+// leaves only the kind and the emptied buffers, so a field added to Event
+// cannot survive from one decode into the next.
+func TestEventReset(t *testing.T) {
+	var e Event
+	v := reflect.ValueOf(&e).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			f.SetUint(7)
+		case reflect.Int, reflect.Int64, reflect.Int32:
+			f.SetInt(7)
+		case reflect.Float64:
+			f.SetFloat(7)
+		case reflect.String:
+			f.SetString("x")
+		case reflect.Slice:
+			f.Set(reflect.MakeSlice(f.Type(), 2, 4))
+		case reflect.Struct: // Value
+			f.Set(reflect.ValueOf(Value{Kind: String, Num: 7, Str: "x"}))
+		default:
+			t.Fatalf("field %s: set it here", v.Type().Field(i).Name)
+		}
+		if f.IsZero() {
+			t.Fatalf("field %s is still zero", v.Type().Field(i).Name)
+		}
+	}
+	feats, id := e.Features, e.EventID
+	e.reset(Outcome)
+	want := Event{Kind: Outcome, Features: feats[:0], EventID: id[:0]}
+	if !reflect.DeepEqual(e, want) || cap(e.Features) != 4 || &e.Features[:1][0] != &feats[0] || &e.EventID[:1][0] != &id[0] {
+		t.Fatalf("reset left %+v", e)
+	}
 }

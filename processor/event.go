@@ -71,8 +71,13 @@ type Event struct {
 	HasLatency bool
 }
 
-// reset empties e for a new event of kind, keeping its buffers.
+// reset empties e for a new event of kind, keeping its buffers. It zeroes
+// e in place and then stores the three fields: assigning a literal with
+// them built it on the stack with 8-byte stores and copied it with 16-byte
+// loads, which the CPU cannot forward from those stores, and that stall
+// was a tenth of an outcome's decode.
 func (e *Event) reset(kind EventKind) {
 	feats, id := e.Features[:0], e.EventID[:0]
-	*e = Event{Kind: kind, Features: feats, EventID: id}
+	*e = Event{}
+	e.Kind, e.Features, e.EventID = kind, feats, id
 }
