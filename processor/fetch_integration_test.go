@@ -64,6 +64,25 @@ func readN(t *testing.T, ctx context.Context, r *partitionReader, from, n int, b
 	}
 }
 
+// connectionBreaker returns a hook that closes the reader's connection
+// after every n-th message, as if the broker or the network dropped it;
+// the test fails if fewer than 5 breaks happened, since then it did not
+// test.
+func connectionBreaker(t *testing.T, n int) func(r *partitionReader, i int) {
+	breaks := 0
+	t.Cleanup(func() {
+		if breaks < 5 && !t.Failed() {
+			t.Errorf("only %d connection breaks happened; the test did not test", breaks)
+		}
+	})
+	return func(r *partitionReader, i int) {
+		if i%n == 0 && r.conn != nil {
+			_ = r.conn.Close()
+			breaks++
+		}
+	}
+}
+
 func testReader(t *testing.T, topic string, offset int64) (*partitionReader, []string) {
 	brokers := testservices.Kafka(t)
 	kc, err := newKafkaConn(&KafkaConfig{Brokers: brokers})
@@ -100,16 +119,8 @@ func TestPartitionReaderIntegration(t *testing.T) {
 	t.Run("broken connections", func(t *testing.T) {
 		r, _ := testReader(t, topic, kafka.FirstOffset)
 		r.backoffMin = time.Millisecond
-		breaks := 0
-		readN(t, ctx, r, 0, n, func(i int) {
-			if i%3001 == 0 && r.conn != nil {
-				_ = r.conn.Close() // as if the broker or the network dropped it
-				breaks++
-			}
-		})
-		if breaks < 5 {
-			t.Fatalf("only %d connection breaks happened; the test did not test", breaks)
-		}
+		breakConn := connectionBreaker(t, 3001)
+		readN(t, ctx, r, 0, n, func(i int) { breakConn(r, i) })
 	})
 	t.Run("past the end waits for data", func(t *testing.T) {
 		r, _ := testReader(t, topic, n+5)
@@ -258,18 +269,7 @@ func TestPartitionReaderValuesIntegration(t *testing.T) {
 	}
 	t.Run("from the first offset", func(t *testing.T) { readValues(t, 0, nil) })
 	t.Run("from an offset inside a record batch", func(t *testing.T) { readValues(t, 1234, nil) })
-	t.Run("broken connections", func(t *testing.T) {
-		breaks := 0
-		readValues(t, 0, func(r *partitionReader, i int) {
-			if i%301 == 0 && r.conn != nil {
-				_ = r.conn.Close() // as if the broker or the network dropped it
-				breaks++
-			}
-		})
-		if breaks < 5 {
-			t.Fatalf("only %d connection breaks happened; the test did not test", breaks)
-		}
-	})
+	t.Run("broken connections", func(t *testing.T) { readValues(t, 0, connectionBreaker(t, 301)) })
 	t.Run("keys by offset", func(t *testing.T) {
 		r, _ := testReader(t, topic, 0)
 		for _, off := range []int64{5, 6, 7, 900, 2999, 1, 1500, 1501} {
