@@ -107,12 +107,25 @@ func (r *partitionReader) read(ctx context.Context) (kafka.Message, bool) {
 		r.next = m.Offset + 1
 		return m, true
 	}
-	// Close returns the batch's error, except io.EOF: the response ended.
+	r.endResponse(ctx)
+	return kafka.Message{}, false
+}
+
+// endResponse closes the current fetch response after a read failed or
+// it ended. Close returns the batch's error, except io.EOF (the response
+// ended) and io.ErrShortBuffer: a value too big for readValue's buffer,
+// after which the connection is still in step, positioned at that
+// message, and the next response is read whole.
+func (r *partitionReader) endResponse(ctx context.Context) {
 	b := r.batch
 	r.batch = nil
 	if cerr := b.Close(); cerr != nil {
+		if errors.Is(cerr, io.ErrShortBuffer) {
+			r.whole, r.fails = true, 0
+			return
+		}
 		r.recover(ctx, cerr)
-		return kafka.Message{}, false
+		return
 	}
 	// Control records (transaction markers) have offsets but no message,
 	// so the batch's own offset is where the next fetch goes.
@@ -120,7 +133,6 @@ func (r *partitionReader) read(ctx context.Context) (kafka.Message, bool) {
 		r.next = off
 	}
 	r.fails = 0
-	return kafka.Message{}, false
 }
 
 // readValue is read without the key and without an allocation: the
@@ -162,20 +174,7 @@ func (r *partitionReader) readValue(ctx context.Context, buf []byte) (m kafka.Me
 		return kafka.Message{Topic: r.topic, Partition: r.partition, Offset: off,
 			HighWaterMark: r.batch.HighWaterMark(), Value: buf[:n:n]}, false, true
 	}
-	b := r.batch
-	r.batch = nil
-	if cerr := b.Close(); cerr != nil {
-		if errors.Is(cerr, io.ErrShortBuffer) {
-			r.whole, r.fails = true, 0
-			return kafka.Message{}, false, false
-		}
-		r.recover(ctx, cerr)
-		return kafka.Message{}, false, false
-	}
-	if off := b.Offset(); off > r.next {
-		r.next = off
-	}
-	r.fails = 0
+	r.endResponse(ctx)
 	return kafka.Message{}, false, false
 }
 
