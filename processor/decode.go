@@ -366,10 +366,10 @@ func (d *Decoder) repeatedString(field string, last *string, tok *token) error {
 		return err
 	}
 	if string(b) != *last {
-		*last = d.internBytes(b)
-		*tok = token{}
-		if plainString(*last) && len(*last) <= 64 {
-			*tok = makeToken(`"` + *last + `"`)
+		e := d.internEntry(b)
+		*last, *tok = e.s, token{}
+		if e.plain && len(e.s) <= 64 {
+			*tok = makeToken(`"` + e.s + `"`)
 		}
 	}
 	return nil

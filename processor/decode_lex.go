@@ -427,14 +427,3 @@ func (t *token) at(b []byte, i int) bool {
 	}
 	return len(b)-i >= len(t.s) && string(b[i:i+len(t.s)]) == t.s
 }
-
-// plainString reports whether s is all strPlain bytes, so its JSON form
-// is '"', s, '"'.
-func plainString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !strPlain[s[i]] {
-			return false
-		}
-	}
-	return true
-}
