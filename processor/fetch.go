@@ -233,8 +233,24 @@ func (r *partitionReader) recover(ctx context.Context, err error) bool {
 		r.disconnect()
 		return false
 	}
+	// kafka-go stops reading a fetch response at the broker's error code
+	// and leaves the rest of it on the connection: Batch.Close discards
+	// only records, and closes the connection only for errors that are not
+	// the broker's. The next request there takes those bytes for its own
+	// response and fails (io.ErrNoProgress): the offsets after an
+	// out-of-range fetch would never be read, and the reader would fetch
+	// the same deleted offset again until its context ended. An error
+	// from the broker therefore costs the connection.
+	var brokerErr kafka.Error
+	if errors.As(err, &brokerErr) {
+		r.disconnect()
+	}
 	switch {
 	case errors.Is(err, kafka.OffsetOutOfRange):
+		if cerr := r.connect(ctx); cerr != nil {
+			r.failed(cerr, "reconnecting after an out-of-range fetch")
+			return true
+		}
 		first, last, oerr := r.conn.ReadOffsets()
 		if oerr != nil {
 			r.failed(oerr, "reading the partition's offsets after an out-of-range fetch")
