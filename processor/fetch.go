@@ -46,6 +46,10 @@ type partitionReader struct {
 	// whole is set when a value did not fit the buffer readValue was
 	// given: the next response is read whole, by ReadMessage.
 	whole bool
+	// keysOnly marks a reader that only looks keys up again (keyAt): a
+	// deleted offset there loses a key, which the dead letter's header
+	// says, not data, so it is not reported as skipped.
+	keysOnly bool
 }
 
 func newPartitionReader(kc *kafkaConn, topic string, partition int, offset int64, log zerolog.Logger) *partitionReader {
@@ -261,8 +265,10 @@ func (r *partitionReader) recover(ctx context.Context, err error) bool {
 			// Retention deleted what was not yet read; there is nothing
 			// left to read of it. The same choice as auto.offset.reset
 			// = earliest, said loudly.
-			r.log.Error().Int64("offset", r.next).Int64("first", first).Int64("skipped", first-r.next).
-				Msg("offset deleted by retention before it was read; resuming at the first offset left")
+			if !r.keysOnly {
+				r.log.Error().Int64("offset", r.next).Int64("first", first).Int64("skipped", first-r.next).
+					Msg("offset deleted by retention before it was read; resuming at the first offset left")
+			}
 			r.next, r.fails = first, 0
 			r.seek()
 		case r.next < last:

@@ -674,7 +674,7 @@ func (w *worker) readDeadLetterKeys(ctx context.Context, job *flushJob) {
 		r := readers[ref.topic]
 		if r == nil {
 			r = newPartitionReader(w.r.kc, ref.topic, w.partition, ref.offset, w.log)
-			r.maxBytes = 1 << 20
+			r.maxBytes, r.keysOnly = 1<<20, true
 			readers[ref.topic] = r
 		}
 		m := &job.dlq[ref.index]
