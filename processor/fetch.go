@@ -149,19 +149,19 @@ func (r *partitionReader) endResponse(ctx context.Context) {
 // not fit buf, which kafka-go reports by ending the response (the
 // connection stays in step, positioned at that message), and the rest of
 // the response after it.
-func (r *partitionReader) readValue(ctx context.Context, buf []byte) (m kafka.Message, owned, ok bool) {
+func (r *partitionReader) readValue(ctx context.Context, buf []byte) (m fetched, owned, ok bool) {
 	if r.batch == nil {
-		return kafka.Message{}, false, false
+		return fetched{}, false, false
 	}
 	if r.whole {
 		// Whole to the end of the response: the next value-only read
 		// would meet the big value again, ahead of the requested offset
 		// in its record batch, and cost a fetch per message.
-		m, ok := r.read(ctx)
+		km, ok := r.read(ctx)
 		if !ok {
 			r.whole = false
 		}
-		return m, true, ok
+		return fetched{Offset: km.Offset, HighWaterMark: km.HighWaterMark, Key: km.Key, Value: km.Value}, true, ok
 	}
 	for {
 		n, err := r.batch.Read(buf)
@@ -175,11 +175,20 @@ func (r *partitionReader) readValue(ctx context.Context, buf []byte) (m kafka.Me
 			continue
 		}
 		r.next = off + 1
-		return kafka.Message{Topic: r.topic, Partition: r.partition, Offset: off,
-			HighWaterMark: r.batch.HighWaterMark(), Value: buf[:n:n]}, false, true
+		return fetched{Offset: off, HighWaterMark: r.batch.HighWaterMark(), Value: buf[:n:n]}, false, true
 	}
 	r.endResponse(ctx)
-	return kafka.Message{}, false, false
+	return fetched{}, false, false
+}
+
+// fetched is a message as the pipeline carries it from reader to worker:
+// the topic and partition are the reader's. kafka.Message is 152 bytes
+// (headers, time, writer data the pipeline never uses) and was copied
+// four times on its way, once into every decoded batch slot.
+type fetched struct {
+	Offset        int64
+	HighWaterMark int64
+	Key, Value    []byte
 }
 
 // keyAt returns the key of the message at offset off, reading from there

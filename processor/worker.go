@@ -87,7 +87,7 @@ type decodedMsg struct {
 	// msg is the message without its value, except when rejected: then
 	// Value is its own copy, cut to maxDeadLetterBytes (truncated says
 	// so), and Key is set only when keyKnown (see readValue).
-	msg       kafka.Message
+	msg       fetched
 	keyKnown  bool
 	truncated bool
 	ev        Event        // owned copy, valid while the batch is
@@ -98,7 +98,7 @@ type decodedMsg struct {
 // values of those not owned are in arena, which the chunk keeps from one
 // use to the next: values are read into it, not allocated per message.
 type rawChunk struct {
-	msgs  []kafka.Message
+	msgs  []fetched
 	owned []bool
 	arena []byte
 }
@@ -391,7 +391,7 @@ func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, 
 			}
 			b.items = b.items[:len(chunk.msgs)]
 			for i := range chunk.msgs {
-				decodeInto(dec, kind, chunk.msgs[i], chunk.owned[i], &b.items[i])
+				decodeInto(dec, kind, &chunk.msgs[i], chunk.owned[i], &b.items[i])
 			}
 			// The arena is reused from here: nothing decoded refers to it.
 			chunk.msgs, chunk.owned, chunk.arena = chunk.msgs[:0], chunk.owned[:0], chunk.arena[:0]
@@ -428,7 +428,7 @@ func (in *input) takeRaw(room int) *rawChunk {
 	select {
 	case c = <-in.freeRaw:
 	default:
-		c = &rawChunk{msgs: make([]kafka.Message, 0, maxBatch), owned: make([]bool, 0, maxBatch)}
+		c = &rawChunk{msgs: make([]fetched, 0, maxBatch), owned: make([]bool, 0, maxBatch)}
 	}
 	if cap(c.arena) < 4*room {
 		c.arena = make([]byte, 0, max(4*room, minArena))
@@ -450,9 +450,9 @@ func (in *input) take(kind EventKind) *decodedBatch {
 // decodeInto decodes m into out's own event buffers (the event shares
 // nothing with m.Value, which may be in a reader's arena). owned says
 // m's Key was read (see readValue).
-func decodeInto(dec *Decoder, kind EventKind, m kafka.Message, owned bool, out *decodedMsg) {
+func decodeInto(dec *Decoder, kind EventKind, m *fetched, owned bool, out *decodedMsg) {
 	value := m.Value
-	out.msg, out.keyKnown, out.truncated = m, owned, false
+	out.msg, out.keyKnown, out.truncated = *m, owned, false
 	out.msg.Value = nil
 	if err := dec.DecodeTo(kind, value, &out.ev); err != nil {
 		var de *DecodeError
@@ -481,7 +481,7 @@ func (w *worker) handle(kind EventKind, d *decodedMsg, now time.Time) {
 	}
 	w.processed++
 	if d.err != nil {
-		w.reject(d, now)
+		w.reject(kind, d, now)
 		return
 	}
 	ev := &d.ev
@@ -492,23 +492,27 @@ func (w *worker) handle(kind EventKind, d *decodedMsg, now time.Time) {
 	}
 }
 
-func (w *worker) reject(d *decodedMsg, now time.Time) {
+func (w *worker) reject(kind EventKind, d *decodedMsg, now time.Time) {
 	m, de := &d.msg, d.err
-	w.r.m.rejected.WithLabelValues(m.Topic, de.Reason).Inc()
-	w.rejects[rejectKey{now.Truncate(time.Minute).UnixMilli(), m.Topic, de.Reason}]++
+	topic := w.r.cfg.Kafka.Topics.Predictions
+	if kind == Outcome {
+		topic = w.r.cfg.Kafka.Topics.Outcomes
+	}
+	w.r.m.rejected.WithLabelValues(topic, de.Reason).Inc()
+	w.rejects[rejectKey{now.Truncate(time.Minute).UnixMilli(), topic, de.Reason}]++
 	truncated := "false"
 	if d.truncated {
 		truncated = "true"
 	}
 	if !d.keyKnown {
-		w.dlqKeys = append(w.dlqKeys, deadLetterKey{index: len(w.dlq), topic: m.Topic, offset: m.Offset})
+		w.dlqKeys = append(w.dlqKeys, deadLetterKey{index: len(w.dlq), topic: topic, offset: m.Offset})
 	}
 	w.dlq = append(w.dlq, kafka.Message{Key: m.Key, Value: m.Value, Headers: []kafka.Header{
 		{Key: "driftd.reason", Value: []byte(de.Reason)},
 		{Key: "driftd.truncated", Value: []byte(truncated)},
 		{Key: "driftd.detail", Value: []byte(de.Detail)},
-		{Key: "driftd.source.topic", Value: []byte(m.Topic)},
-		{Key: "driftd.source.partition", Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
+		{Key: "driftd.source.topic", Value: []byte(topic)},
+		{Key: "driftd.source.partition", Value: strconv.AppendInt(nil, int64(w.partition), 10)},
 		{Key: "driftd.source.offset", Value: strconv.AppendInt(nil, m.Offset, 10)},
 	}})
 }

@@ -2,8 +2,6 @@ package processor
 
 import (
 	"testing"
-
-	"github.com/segmentio/kafka-go"
 )
 
 // TestOutcomeMayGo: an outcome batch ahead of the predictions in event time
@@ -29,7 +27,7 @@ func TestOutcomeMayGo(t *testing.T) {
 		t.Error("an outcome ahead of the predictions should wait while one is on its way")
 	}
 	<-pred.ch
-	pred.raw <- &rawChunk{msgs: []kafka.Message{{}}} // a raw chunk is on its way
+	pred.raw <- &rawChunk{msgs: []fetched{{}}} // a raw chunk is on its way
 	if w.outcomeMayGo(batch(1001)) {
 		t.Error("an outcome ahead should wait while a raw chunk of predictions is on its way")
 	}
