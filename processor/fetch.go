@@ -253,9 +253,13 @@ func (r *partitionReader) recover(ctx context.Context, err error) bool {
 	// response and fails (io.ErrNoProgress): the offsets after an
 	// out-of-range fetch would never be read, and the reader would fetch
 	// the same deleted offset again until its context ended. An error
-	// from the broker therefore costs the connection.
+	// from the broker therefore costs the connection. Except
+	// RequestTimedOut: kafka-go reports a long poll that ended empty
+	// (an idle partition, every maxWait) with it, after reading the whole
+	// response; dropping the connection there redialed every idle
+	// partition four times a second.
 	var brokerErr kafka.Error
-	if errors.As(err, &brokerErr) {
+	if errors.As(err, &brokerErr) && !errors.Is(err, kafka.RequestTimedOut) {
 		r.disconnect()
 	}
 	switch {

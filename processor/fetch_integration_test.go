@@ -2,8 +2,10 @@ package processor
 
 import (
 	"context"
+	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,6 +136,42 @@ func TestPartitionReaderIntegration(t *testing.T) {
 		readN(t, ctx, r, n+5, 5, nil)
 		<-done
 	})
+}
+
+// TestPartitionReaderIdleKeepsConnectionIntegration: long polls on an
+// empty partition end empty every maxWait (kafka-go calls that
+// RequestTimedOut) and must reuse the connection, not dial again: a
+// redial per poll is two connections (leader lookup, leader) for every
+// idle partition four times a second.
+func TestPartitionReaderIdleKeepsConnectionIntegration(t *testing.T) {
+	brokers := testservices.Kafka(t)
+	topic := testservices.UniqueName(t, "fetchidle")
+	testservices.CreateTopics(t, brokers, 1, topic)
+	r, _ := testReader(t, topic, kafka.FirstOffset)
+	r.maxWait = 50 * time.Millisecond
+	var dials atomic.Int64
+	counting := *r.dialer
+	counting.DialFunc = func(ctx context.Context, network, address string) (net.Conn, error) {
+		dials.Add(1)
+		return dialBuffered(ctx, network, address)
+	}
+	r.dialer = &counting
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const polls = 12
+	for range polls {
+		if err := r.fetch(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if m, ok := r.read(ctx); ok {
+			t.Fatalf("read offset %d from an empty partition", m.Offset)
+		}
+	}
+	// The first connection costs a lookup and the leader; any more is a
+	// redial.
+	if n := dials.Load(); n > 2 {
+		t.Errorf("%d dials for %d empty long polls, want at most 2", n, polls)
+	}
 }
 
 // TestPartitionReaderStopsOnCancelIntegration: a fetch blocked on an empty
