@@ -20,6 +20,14 @@ import (
 // sweepEvery is how often final deliveries are re-recorded and pruned.
 const sweepEvery = time.Minute
 
+// recordEvery is how long a final delivery state may wait to be recorded
+// with others. ClickHouse makes a part (a file per column) per INSERT, so
+// one insert per delivery cost the server more than the rows: a burst of
+// notifications, as when many models drift at once, is now one insert a
+// second. A state not yet recorded at a crash is recorded by the sweep
+// after the restart.
+const recordEvery = time.Second
+
 // Run delivers the outbox until ctx is cancelled or Close is called, then
 // waits for in-flight requests and returns. Call it once, in its own
 // goroutine.
@@ -33,7 +41,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.runMu.Unlock()
 	defer close(e.runDone)
 
-	// Deferred in this order so that cancel runs before the wait.
+	// Deferred in this order so that cancel runs before the wait, and
+	// the states of the deliveries that ended meanwhile are recorded
+	// after it, within a bound of their own: ctx is over by then.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		e.recordQueued(ctx, time.Time{})
+	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
@@ -63,6 +78,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		wait := time.Hour
 		if !next.IsZero() {
 			wait = max(next.Sub(e.now()), time.Millisecond)
+		}
+		if due := e.recordQueued(ctx, e.now()); !due.IsZero() {
+			wait = min(wait, max(due.Sub(e.now()), time.Millisecond))
 		}
 		timer.Reset(wait)
 		select {
@@ -243,7 +261,35 @@ func (e *Engine) final(ctx context.Context, d *delivery, state, reason string, o
 	}
 	e.q.remove(d.ID)
 	e.m.outbox.Set(float64(e.q.len()))
-	e.record(ctx, d)
+	if e.rec == nil {
+		return
+	}
+	e.recMu.Lock()
+	if len(e.toRecord) == 0 {
+		e.recordFrom = e.now()
+	}
+	e.toRecord = append(e.toRecord, d)
+	e.recMu.Unlock()
+}
+
+// recordQueued records the queued final states when the oldest has waited
+// recordEvery by now (always when now is zero), and returns when the
+// queued ones are due otherwise (zero when none are queued).
+func (e *Engine) recordQueued(ctx context.Context, now time.Time) (due time.Time) {
+	e.recMu.Lock()
+	if len(e.toRecord) == 0 {
+		e.recMu.Unlock()
+		return time.Time{}
+	}
+	if due = e.recordFrom.Add(recordEvery); !now.IsZero() && now.Before(due) {
+		e.recMu.Unlock()
+		return due
+	}
+	ds := e.toRecord
+	e.toRecord = nil
+	e.recMu.Unlock()
+	e.record(ctx, ds...)
+	return time.Time{}
 }
 
 func (e *Engine) record(ctx context.Context, ds ...*delivery) {

@@ -92,6 +92,12 @@ type Engine struct {
 	q    queue
 	wake chan struct{}
 
+	// Final delivery states wait here to be recorded together (see
+	// recordEvery); the store marks each recorded only once it is.
+	recMu      sync.Mutex
+	toRecord   []*delivery
+	recordFrom time.Time // when the oldest of toRecord became final
+
 	stopped  chan struct{} // closed by Close
 	stopOnce sync.Once
 	runMu    sync.Mutex

@@ -10,7 +10,9 @@ type fakeRecorder struct {
 	mu         sync.Mutex
 	alerts     []AlertRecord
 	deliveries []DeliveryRecord
-	failAlerts error
+	// deliveryCalls counts RecordDeliveries calls: each is an INSERT.
+	deliveryCalls int
+	failAlerts    error
 }
 
 func (f *fakeRecorder) RecordAlerts(_ context.Context, recs []AlertRecord) error {
@@ -27,6 +29,7 @@ func (f *fakeRecorder) RecordDeliveries(_ context.Context, recs []DeliveryRecord
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.deliveries = append(f.deliveries, recs...)
+	f.deliveryCalls++
 	return nil
 }
 
@@ -51,3 +54,9 @@ func (f *fakeRecorder) deliveryRecords() []DeliveryRecord {
 }
 
 var errRecorderDown = errors.New("clickhouse down")
+
+func (f *fakeRecorder) deliveryInserts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.deliveryCalls
+}

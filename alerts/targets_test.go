@@ -3,6 +3,7 @@ package alerts
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,4 +153,42 @@ func mustJSON(t *testing.T, b []byte, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("decoding %s: %v", b, err)
 	}
+}
+
+// TestDeliveryStatesRecordedTogether: final states that come within
+// recordEvery of each other are recorded in one call (one INSERT), and
+// those still waiting when the engine stops are recorded before Run
+// returns.
+func TestDeliveryStatesRecordedTogether(t *testing.T) {
+	hooks := []*receiver{newReceiver(t, nil), newReceiver(t, nil), newReceiver(t, nil)}
+	cfg := Config{
+		Rules:    []Rule{{Metric: "psi", RepeatInterval: Dur(0)}},
+		Delivery: fastDelivery(),
+	}
+	for i, h := range hooks {
+		cfg.Targets = append(cfg.Targets, webhook("hook"+strconv.Itoa(i), h.srv.URL+"/", ""))
+	}
+	t.Run("in one insert", func(t *testing.T) {
+		rec := &fakeRecorder{}
+		e := start(t, cfg, t.TempDir(), Options{Recorder: rec})
+		write(t, e.Engine, window(0, psi("amount", 0.5, 1000)))
+		eventually(t, "3 delivery records", func() bool { return len(rec.deliveryRecords()) == 3 })
+		if n := rec.deliveryInserts(); n != 1 {
+			t.Errorf("3 deliveries recorded in %d calls, want 1", n)
+		}
+	})
+	t.Run("at shutdown", func(t *testing.T) {
+		rec := &fakeRecorder{}
+		e := start(t, cfg, t.TempDir(), Options{Recorder: rec})
+		write(t, e.Engine, window(0, psi("amount", 0.5, 1000)))
+		eventually(t, "3 deliveries", func() bool {
+			return len(hooks[0].accepted())+len(hooks[1].accepted())+len(hooks[2].accepted()) >= 3 && e.q.len() == 0
+		})
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.deliveryRecords(); len(got) != 3 {
+			t.Fatalf("%d delivery records after Close, want 3", len(got))
+		}
+	})
 }
