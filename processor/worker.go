@@ -130,10 +130,9 @@ type deadLetterKey struct {
 // busy, and a batch never holds more than this many messages. Small, so
 // that the batches in flight (queued, free, being filled and applied:
 // about 14 per topic) stay in the cores' caches: a decoded prediction of
-// 20 features is about 1.3 KB, so at 256 they spanned some 4 MB and the
-// decoder's first store to each event's features missed the cache. In
-// alternated end-to-end runs 64 took driftd's CPU per event from a median
-// of 1.63 µs to 1.51 µs.
+// 20 features is about 1.3 KB, so at 256 they spanned some 4 MB, four
+// times the L2 caches of the benchmark box. In alternated end-to-end runs
+// 64 took driftd's CPU per event from a median of 1.63 µs to 1.51 µs.
 const maxBatch = 64
 
 // input is one topic's stream: raw chunks from the reader to the decoder,
