@@ -304,6 +304,30 @@ func TestRunStreamEqualsBatchIntegration(t *testing.T) {
 	}
 }
 
+// waitMetric waits until the instance's /metrics shows a positive sum
+// for the metric (over its labels).
+func waitMetric(t *testing.T, r *running, name string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var sum float64
+		for _, line := range strings.Split(httpGet(t, "http://"+r.admin+"/metrics"), "\n") {
+			if rest, ok := strings.CutPrefix(line, name); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "{")) {
+				if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
+					sum += v
+				}
+			}
+		}
+		if sum > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still 0 after %s", name, timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func httpGet(t *testing.T, url string) string {
 	t.Helper()
 	res, err := http.Get(url) //nolint:noctx // test
@@ -327,10 +351,12 @@ func TestRunRebalanceIntegration(t *testing.T) {
 	produce(t, f.brokers, f.cfg.Kafka.Topics.Predictions, preds[:half])
 	produce(t, f.brokers, f.cfg.Kafka.Topics.Outcomes, outs[:half])
 	b := f.start(t, "b", rec)
-	time.Sleep(3 * time.Second) // let b join and take partitions
+	// The test is only one of a rebalance if b takes partitions and
+	// consumes some of the stream before it leaves.
+	waitMetric(t, b, "driftd_assigned_partitions", time.Minute)
 	produce(t, f.brokers, f.cfg.Kafka.Topics.Predictions, preds[half:3*half/2])
 	produce(t, f.brokers, f.cfg.Kafka.Topics.Outcomes, outs[half:3*half/2])
-	time.Sleep(2 * time.Second)
+	waitMetric(t, b, "driftd_events_consumed_total", 30*time.Second)
 	b.stop(t)
 	produce(t, f.brokers, f.cfg.Kafka.Topics.Predictions, preds[3*half/2:])
 	produce(t, f.brokers, f.cfg.Kafka.Topics.Outcomes, outs[3*half/2:])
