@@ -43,9 +43,11 @@ func (e *Engine) Run(ctx context.Context) error {
 
 	// Deferred in this order so that cancel runs before the wait, and
 	// the states of the deliveries that ended meanwhile are recorded
-	// after it, within a bound of their own: ctx is over by then.
+	// after it, within a short bound of their own (ctx is over by then):
+	// what misses it is recorded by the sweep at the next start, so a
+	// ClickHouse that is down does not hold up the shutdown.
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		e.recordQueued(ctx, time.Time{})
 	}()
