@@ -11,8 +11,9 @@ type fakeRecorder struct {
 	alerts     []AlertRecord
 	deliveries []DeliveryRecord
 	// deliveryCalls counts RecordDeliveries calls: each is an INSERT.
-	deliveryCalls int
-	failAlerts    error
+	deliveryCalls  int
+	failAlerts     error
+	failDeliveries error
 }
 
 func (f *fakeRecorder) RecordAlerts(_ context.Context, recs []AlertRecord) error {
@@ -28,6 +29,9 @@ func (f *fakeRecorder) RecordAlerts(_ context.Context, recs []AlertRecord) error
 func (f *fakeRecorder) RecordDeliveries(_ context.Context, recs []DeliveryRecord) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.failDeliveries != nil {
+		return f.failDeliveries
+	}
 	f.deliveries = append(f.deliveries, recs...)
 	f.deliveryCalls++
 	return nil

@@ -192,3 +192,35 @@ func TestDeliveryStatesRecordedTogether(t *testing.T) {
 		}
 	})
 }
+
+// TestUnrecordedDeliveryStatesSweptAtStart: final states the Recorder
+// did not take (ClickHouse down, or a kill while they waited to be
+// recorded together) are recorded by the next engine on the directory
+// when it starts, without delivering again.
+func TestUnrecordedDeliveryStatesSweptAtStart(t *testing.T) {
+	hook := newReceiver(t, nil)
+	cfg := Config{
+		Rules:    []Rule{{Metric: "psi", RepeatInterval: Dur(0)}},
+		Targets:  []Target{webhook("hook", hook.srv.URL+"/", "")},
+		Delivery: fastDelivery(),
+	}
+	dir := t.TempDir()
+	down := &fakeRecorder{failDeliveries: errRecorderDown}
+	e1 := start(t, cfg, dir, Options{Recorder: down})
+	write(t, e1.Engine, window(0, psi("amount", 0.5, 1000)))
+	eventually(t, "the delivery", func() bool { return len(hook.accepted()) == 1 && e1.q.len() == 0 })
+	e1.abandon()
+	if n := down.deliveryInserts(); n != 0 || len(down.deliveryRecords()) != 0 {
+		t.Fatalf("a failing recorder stored %d records in %d calls", len(down.deliveryRecords()), n)
+	}
+
+	up := &fakeRecorder{}
+	start(t, cfg, dir, Options{Recorder: up})
+	eventually(t, "the swept record", func() bool { return len(up.deliveryRecords()) == 1 })
+	if r := up.deliveryRecords()[0]; r.State != StateDelivered || r.Target != "hook" {
+		t.Errorf("swept record %+v, want hook delivered", r)
+	}
+	if n := len(hook.accepted()); n != 1 {
+		t.Errorf("%d deliveries after the restart, want the 1 before it", n)
+	}
+}
