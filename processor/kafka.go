@@ -7,8 +7,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -32,6 +34,9 @@ type kafkaConn struct {
 	fetchDialer *kafka.Dialer
 	transport   *kafka.Transport
 	client      *kafka.Client
+	// unsecured names the kafka.tls and kafka.sasl settings that are off,
+	// for the hint when a broker hangs up on the first request.
+	unsecured []string
 }
 
 func newKafkaConn(c *KafkaConfig) (*kafkaConn, error) {
@@ -61,7 +66,15 @@ func newKafkaConn(c *KafkaConfig) (*kafkaConn, error) {
 	dialer := &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: tlsCfg, SASLMechanism: mech, ClientID: "driftd"}
 	fetchDialer := *dialer
 	fetchDialer.DialFunc = dialBuffered
+	var unsecured []string
+	if tlsCfg == nil {
+		unsecured = append(unsecured, "kafka.tls")
+	}
+	if mech == nil {
+		unsecured = append(unsecured, "kafka.sasl")
+	}
 	return &kafkaConn{
+		unsecured:   unsecured,
 		brokers:     c.Brokers,
 		dialer:      dialer,
 		fetchDialer: &fetchDialer,
@@ -98,6 +111,12 @@ func buildTLS(c *TLSConfig) (*tls.Config, error) {
 func (k *kafkaConn) partitionCounts(ctx context.Context, topics ...string) (map[string]int, error) {
 	md, err := k.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 	if err != nil {
+		if (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) && len(k.unsecured) > 0 {
+			// A listener that requires TLS or SASL closes the connection on
+			// a plain request, and kafka-go reports only the EOF.
+			return nil, fmt.Errorf("reading topic metadata: %w (the broker closed the connection: if its listener requires TLS or SASL, set %s)",
+				err, strings.Join(k.unsecured, " / "))
+		}
 		return nil, fmt.Errorf("reading topic metadata: %w", err)
 	}
 	out := make(map[string]int, len(topics))

@@ -11,6 +11,11 @@ repo=$(cd "$here/../.." && pwd)
 state=${DRIFTD_LOCAL_DIR:-$repo/.local}/kafka
 port=${DRIFTD_KAFKA_PORT:-19092}
 ctrl_port=${DRIFTD_KAFKA_CONTROLLER_PORT:-19093}
+# A second listener that requires SASL (PLAIN, SCRAM-SHA-256/512), so
+# driftd's authentication is tested against the real broker. The PLAIN user
+# is fixed here; SCRAM users are created by the tests (AlterUserScramCredentials
+# over the open listener). Local test credentials, nothing else.
+sasl_port=${DRIFTD_KAFKA_SASL_PORT:-19094}
 pidfile=$state/kafka.pid
 libs=$state/libs
 probe=${DRIFTD_PROBE:-$repo/.local/bin/probe}
@@ -41,11 +46,15 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$ctrl_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctrl_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,CONTROLLER://127.0.0.1:$ctrl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_driftd-plain="plain-test-secret";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$state/data
 num.partitions=4
 offsets.topic.replication.factor=1

@@ -31,8 +31,16 @@ import (
 // Environment variables read by this package.
 const (
 	EnvKafka      = "DRIFTD_TEST_KAFKA_BROKERS"
+	EnvKafkaSASL  = "DRIFTD_TEST_KAFKA_SASL_BROKERS"
 	EnvClickHouse = "DRIFTD_TEST_CLICKHOUSE_ADDR"
 	EnvRequire    = "DRIFTD_REQUIRE_SERVICES"
+)
+
+// KafkaSASLPlainUser and KafkaSASLPlainPassword are the PLAIN user that
+// the local broker's SASL listener knows (deploy/local/kafka.sh).
+const (
+	KafkaSASLPlainUser     = "driftd-plain"
+	KafkaSASLPlainPassword = "plain-test-secret"
 )
 
 // Container images used when no address is given and Docker answers.
@@ -49,6 +57,21 @@ func Kafka(t testing.TB) []string {
 	}
 	addr := containerAddr(t, &kafkaContainer)
 	return []string{addr}
+}
+
+// KafkaSASL returns the brokers of the listener, on the same cluster as
+// Kafka's, that requires SASL (PLAIN with KafkaSASLPlainUser, and
+// SCRAM-SHA-256/512 for users created through the open listener). Only
+// the local broker of `make services-up` has one: there is no container
+// fallback, so without DRIFTD_TEST_KAFKA_SASL_BROKERS the test is skipped
+// (failed under DRIFTD_REQUIRE_SERVICES=1).
+func KafkaSASL(t testing.TB) []string {
+	t.Helper()
+	if env := os.Getenv(EnvKafkaSASL); env != "" {
+		return strings.Split(env, ",")
+	}
+	missing(t, "no Kafka SASL listener: set %s (make services-up starts one on 127.0.0.1:19094)", EnvKafkaSASL)
+	return nil
 }
 
 // ClickHouse returns the native-protocol address of a real ClickHouse server.
