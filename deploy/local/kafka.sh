@@ -87,9 +87,19 @@ classpath() { printf '%s/*' "$libs"; }
 
 up() {
 	if running; then
-		log "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"
-		wait_ready
-		return
+		# A broker started with an older server.properties (before the
+		# SASL listener, say) is restarted, so `make test` gets the
+		# listeners it expects.
+		local old
+		old=$(cat "$state/server.properties" 2>/dev/null || true)
+		write_config
+		if [[ $old == "$(cat "$state/server.properties")" ]]; then
+			log "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"
+			wait_ready
+			return
+		fi
+		log "configuration changed; restarting"
+		down
 	fi
 	command -v java >/dev/null || apt_install openjdk-17-jre-headless
 	resolve_jars
