@@ -9,6 +9,7 @@ LOCAL      ?= $(CURDIR)/.local
 BIN        ?= $(CURDIR)/bin
 KAFKA      ?= 127.0.0.1:19092
 KAFKA_SASL ?= 127.0.0.1:19094
+KAFKA_TLS  ?= 127.0.0.1:19095
 CLICKHOUSE ?= 127.0.0.1:19000
 VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO_TEST_FLAGS ?= -race -shuffle=on -count=1 -timeout=20m
@@ -30,7 +31,7 @@ help:
 build:
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/driftd ./cmd/driftd
 
-$(LOCAL)/bin/probe: deploy/local/probe/main.go go.mod go.sum
+$(LOCAL)/bin/probe: $(wildcard deploy/local/probe/*.go) go.mod go.sum
 	go build -o $@ ./deploy/local/probe
 
 .PHONY: services-up
@@ -65,7 +66,8 @@ lint:
 # scikit-learn reference cases); the diff keeps it so wherever shared/ is beside us.
 .PHONY: test
 test: services-up test-tools lint build
-	DRIFTD_TEST_KAFKA_BROKERS=$(KAFKA) DRIFTD_TEST_KAFKA_SASL_BROKERS=$(KAFKA_SASL) DRIFTD_TEST_CLICKHOUSE_ADDR=$(CLICKHOUSE) DRIFTD_REQUIRE_SERVICES=1 \
+	DRIFTD_TEST_KAFKA_BROKERS=$(KAFKA) DRIFTD_TEST_KAFKA_SASL_BROKERS=$(KAFKA_SASL) \
+		DRIFTD_TEST_KAFKA_TLS_BROKERS=$(KAFKA_TLS) DRIFTD_TEST_KAFKA_TLS_DIR=$(LOCAL)/kafka/tls DRIFTD_TEST_CLICKHOUSE_ADDR=$(CLICKHOUSE) DRIFTD_REQUIRE_SERVICES=1 \
 		go test $(GO_TEST_FLAGS) -v ./... 2>&1 | tee $(LOCAL)/go-test.log | grep -E '^(=== RUN|--- |ok |FAIL|PASS|panic|\s+\S+_test\.go)' | grep -v '^=== RUN'
 	@echo "full go test log: $(LOCAL)/go-test.log"
 	if [ -d ../shared/fixtures/stats ]; then diff -r ../shared/fixtures/stats testdata/stats; fi

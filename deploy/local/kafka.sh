@@ -16,6 +16,9 @@ ctrl_port=${DRIFTD_KAFKA_CONTROLLER_PORT:-19093}
 # is fixed here; SCRAM users are created by the tests (AlterUserScramCredentials
 # over the open listener). Local test credentials, nothing else.
 sasl_port=${DRIFTD_KAFKA_SASL_PORT:-19094}
+# And one that requires TLS with a client certificate, from a throwaway CA
+# the probe writes to $state/tls (ca.pem, client.pem, client-key.pem).
+tls_port=${DRIFTD_KAFKA_TLS_PORT:-19095}
 pidfile=$state/kafka.pid
 libs=$state/libs
 probe=${DRIFTD_PROBE:-$repo/.local/bin/probe}
@@ -42,15 +45,21 @@ resolve_jars() {
 
 write_config() {
 	mkdir -p "$state/data" "$state/logs"
+	"$probe" tls-certs "$state/tls"
 	cat >"$state/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$ctrl_port
-listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,CONTROLLER://127.0.0.1:$ctrl_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port
+listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SSL://127.0.0.1:$tls_port,CONTROLLER://127.0.0.1:$ctrl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port,SSL://127.0.0.1:$tls_port
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL
+listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location=$state/tls/server.pem
+listener.name.ssl.ssl.truststore.type=PEM
+listener.name.ssl.ssl.truststore.location=$state/tls/ca.pem
+listener.name.ssl.ssl.client.auth=required
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_driftd-plain="plain-test-secret";
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;

@@ -30,10 +30,14 @@ import (
 
 // Environment variables read by this package.
 const (
-	EnvKafka      = "DRIFTD_TEST_KAFKA_BROKERS"
-	EnvKafkaSASL  = "DRIFTD_TEST_KAFKA_SASL_BROKERS"
-	EnvClickHouse = "DRIFTD_TEST_CLICKHOUSE_ADDR"
-	EnvRequire    = "DRIFTD_REQUIRE_SERVICES"
+	EnvKafka     = "DRIFTD_TEST_KAFKA_BROKERS"
+	EnvKafkaSASL = "DRIFTD_TEST_KAFKA_SASL_BROKERS"
+	EnvKafkaTLS  = "DRIFTD_TEST_KAFKA_TLS_BROKERS"
+	// EnvKafkaTLSDir holds ca.pem, client.pem and client-key.pem for
+	// the TLS listener.
+	EnvKafkaTLSDir = "DRIFTD_TEST_KAFKA_TLS_DIR"
+	EnvClickHouse  = "DRIFTD_TEST_CLICKHOUSE_ADDR"
+	EnvRequire     = "DRIFTD_REQUIRE_SERVICES"
 )
 
 // KafkaSASLPlainUser and KafkaSASLPlainPassword are the PLAIN user that
@@ -72,6 +76,21 @@ func KafkaSASL(t testing.TB) []string {
 	}
 	missing(t, "no Kafka SASL listener: set %s (make services-up starts one on 127.0.0.1:19094)", EnvKafkaSASL)
 	return nil
+}
+
+// KafkaTLS returns the brokers of the listener, on the same cluster as
+// Kafka's, that requires TLS with a client certificate, and the folder with
+// its CA (ca.pem) and a client certificate it accepts (client.pem,
+// client-key.pem). Like KafkaSASL, only the local broker has one.
+func KafkaTLS(t testing.TB) (brokers []string, certDir string) {
+	t.Helper()
+	env, dir := os.Getenv(EnvKafkaTLS), os.Getenv(EnvKafkaTLSDir)
+	if env == "" || dir == "" {
+		missing(t, "no Kafka TLS listener: set %s and %s (make services-up starts one on 127.0.0.1:19095, certificates in .local/kafka/tls)",
+			EnvKafkaTLS, EnvKafkaTLSDir)
+		return nil, ""
+	}
+	return strings.Split(env, ","), dir
 }
 
 // ClickHouse returns the native-protocol address of a real ClickHouse server.

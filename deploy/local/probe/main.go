@@ -5,6 +5,7 @@
 //	probe kafka ADDR                     metadata request; prints the broker's view
 //	probe clickhouse ADDR                SELECT version(); prints the version
 //	probe topics ADDR PARTITIONS NAME... creates topics if absent, waits for leaders
+//	probe tls-certs DIR                  writes a test CA, server and client certificates (once)
 package main
 
 import (
@@ -33,6 +34,8 @@ func run(ctx context.Context, args []string) error {
 		return errors.New("usage: probe kafka|clickhouse|topics ADDR [...]")
 	}
 	switch args[0] {
+	case "tls-certs":
+		return writeTLSCerts(args[1])
 	case "kafka":
 		return probeKafka(ctx, args[1])
 	case "clickhouse":
