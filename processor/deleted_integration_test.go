@@ -287,6 +287,8 @@ func TestDeadLetterKeysDeletedIntegration(t *testing.T) {
 func TestPartitionReaderDeletedBeforeReadIntegration(t *testing.T) {
 	_, topic := topicWithDeletedHead(t)
 	r, _ := testReader(t, topic, 7)
+	var skipped int64
+	r.skipped = func(n int64) { skipped += n }
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	want := int64(deletedBefore)
@@ -304,5 +306,9 @@ func TestPartitionReaderDeletedBeforeReadIntegration(t *testing.T) {
 			}
 			want++
 		}
+	}
+	// Offsets 7..129 were never read: the metric must say so, once.
+	if skipped != deletedBefore-7 {
+		t.Errorf("reported %d offsets skipped by retention, want %d", skipped, deletedBefore-7)
 	}
 }

@@ -50,6 +50,9 @@ type partitionReader struct {
 	// deleted offset there loses a key, which the dead letter's header
 	// says, not data, so it is not reported as skipped.
 	keysOnly bool
+	// skipped, when set, is told how many offsets retention deleted
+	// before they were read.
+	skipped func(n int64)
 }
 
 func newPartitionReader(kc *kafkaConn, topic string, partition int, offset int64, log zerolog.Logger) *partitionReader {
@@ -281,6 +284,9 @@ func (r *partitionReader) recover(ctx context.Context, err error) bool {
 			if !r.keysOnly {
 				r.log.Error().Int64("offset", r.next).Int64("first", first).Int64("skipped", first-r.next).
 					Msg("offset deleted by retention before it was read; resuming at the first offset left")
+				if r.skipped != nil {
+					r.skipped(first - r.next)
+				}
 			}
 			r.next, r.fails = first, 0
 			r.seek()

@@ -29,6 +29,9 @@ type Metrics struct {
 	partitions        prometheus.Gauge
 	rebalances        prometheus.Counter
 	baselines         prometheus.Gauge
+	// retentionSkipped counts offsets a partition reader found deleted
+	// before it read them: data lost to the topic's retention.
+	retentionSkipped *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *Metrics {
@@ -74,5 +77,7 @@ func newMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Consumer-group generations joined."})).(prometheus.Counter),
 		baselines: f(prometheus.NewGauge(prometheus.GaugeOpts{Name: "driftd_baselines_loaded",
 			Help: "Baseline profiles loaded."})).(prometheus.Gauge),
+		retentionSkipped: f(prometheus.NewCounterVec(prometheus.CounterOpts{Name: "driftd_retention_skipped_offsets_total",
+			Help: "Offsets deleted by the topic's retention before driftd read them (never processed), by topic."}, []string{"topic"})).(*prometheus.CounterVec),
 	}
 }

@@ -313,6 +313,8 @@ func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, 
 	in := &input{ch: make(chan *decodedBatch, 4), free: make(chan *decodedBatch, 8),
 		raw: make(chan *rawChunk, 8), freeRaw: make(chan *rawChunk, 10)}
 	pr := newPartitionReader(w.r.kc, topic, w.partition, offset, w.log)
+	skipped := w.r.m.retentionSkipped.WithLabelValues(topic)
+	pr.skipped = func(n int64) { skipped.Add(float64(n)) }
 	maxRoom := w.r.cfg.Limits.MaxMessageBytes + 1
 	wg.Add(2)
 	go func() {
