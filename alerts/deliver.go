@@ -49,7 +49,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		e.recordQueued(ctx, time.Time{})
+		ds, _ := e.takeRecords(time.Time{})
+		e.record(ctx, ds...)
 	}()
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -81,7 +82,17 @@ func (e *Engine) Run(ctx context.Context) error {
 		if !next.IsZero() {
 			wait = max(next.Sub(e.now()), time.Millisecond)
 		}
-		if due := e.recordQueued(ctx, e.now()); !due.IsZero() {
+		// Recorded off this loop: a ClickHouse that is slow or down must
+		// not hold up deliveries.
+		if ds, due := e.takeRecords(e.now()); len(ds) > 0 {
+			wg.Go(func() {
+				e.record(ctx, ds...)
+				e.recMu.Lock()
+				e.recording = false
+				e.recMu.Unlock()
+				e.poke()
+			})
+		} else if !due.IsZero() {
 			wait = min(wait, max(due.Sub(e.now()), time.Millisecond))
 		}
 		timer.Reset(wait)
@@ -274,24 +285,24 @@ func (e *Engine) final(ctx context.Context, d *delivery, state, reason string, o
 	e.recMu.Unlock()
 }
 
-// recordQueued records the queued final states when the oldest has waited
-// recordEvery by now (always when now is zero), and returns when the
-// queued ones are due otherwise (zero when none are queued).
-func (e *Engine) recordQueued(ctx context.Context, now time.Time) (due time.Time) {
+// takeRecords hands over the queued final states to be recorded when the
+// oldest has waited recordEvery by now (always when now is zero) and no
+// batch is being recorded; otherwise it returns when they are due (zero
+// when none are queued, or while a batch is being recorded: its end pokes
+// the loop). One batch at a time, so an outage makes one large insert
+// when it ends, not one per second of it.
+func (e *Engine) takeRecords(now time.Time) (ds []*delivery, due time.Time) {
 	e.recMu.Lock()
-	if len(e.toRecord) == 0 {
-		e.recMu.Unlock()
-		return time.Time{}
+	defer e.recMu.Unlock()
+	if len(e.toRecord) == 0 || (e.recording && !now.IsZero()) {
+		return nil, time.Time{}
 	}
 	if due = e.recordFrom.Add(recordEvery); !now.IsZero() && now.Before(due) {
-		e.recMu.Unlock()
-		return due
+		return nil, due
 	}
-	ds := e.toRecord
-	e.toRecord = nil
-	e.recMu.Unlock()
-	e.record(ctx, ds...)
-	return time.Time{}
+	ds, e.toRecord = e.toRecord, nil
+	e.recording = !now.IsZero()
+	return ds, time.Time{}
 }
 
 func (e *Engine) record(ctx context.Context, ds ...*delivery) {

@@ -97,6 +97,7 @@ type Engine struct {
 	recMu      sync.Mutex
 	toRecord   []*delivery
 	recordFrom time.Time // when the oldest of toRecord became final
+	recording  bool      // a batch is being recorded
 
 	stopped  chan struct{} // closed by Close
 	stopOnce sync.Once

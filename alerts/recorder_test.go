@@ -14,6 +14,8 @@ type fakeRecorder struct {
 	deliveryCalls  int
 	failAlerts     error
 	failDeliveries error
+	// block, when set, holds RecordDeliveries until it is closed.
+	block chan struct{}
 }
 
 func (f *fakeRecorder) RecordAlerts(_ context.Context, recs []AlertRecord) error {
@@ -26,7 +28,14 @@ func (f *fakeRecorder) RecordAlerts(_ context.Context, recs []AlertRecord) error
 	return nil
 }
 
-func (f *fakeRecorder) RecordDeliveries(_ context.Context, recs []DeliveryRecord) error {
+func (f *fakeRecorder) RecordDeliveries(ctx context.Context, recs []DeliveryRecord) error {
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failDeliveries != nil {

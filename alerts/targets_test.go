@@ -224,3 +224,31 @@ func TestUnrecordedDeliveryStatesSweptAtStart(t *testing.T) {
 		t.Errorf("%d deliveries after the restart, want the 1 before it", n)
 	}
 }
+
+// TestSlowRecorderDoesNotDelayDeliveries: while the Recorder hangs (a
+// ClickHouse that is slow or down), notifications still go out; the
+// states that ended meanwhile are recorded together once it answers.
+func TestSlowRecorderDoesNotDelayDeliveries(t *testing.T) {
+	hook := newReceiver(t, nil)
+	cfg := Config{
+		Rules:    []Rule{{Metric: "psi", RepeatInterval: Dur(0)}},
+		Targets:  []Target{webhook("hook", hook.srv.URL+"/", "")},
+		Delivery: fastDelivery(),
+	}
+	rec := &fakeRecorder{block: make(chan struct{})}
+	e := start(t, cfg, t.TempDir(), Options{Recorder: rec})
+	write(t, e.Engine, window(0, psi("amount", 0.5, 1000)))
+	eventually(t, "the first delivery", func() bool { return len(hook.accepted()) == 1 })
+	// Past recordEvery the first state's insert starts, and hangs.
+	time.Sleep(recordEvery + 200*time.Millisecond)
+	write(t, e.Engine, window(1, psi("amount", 0.01, 1000)), window(2, psi("amount", 0.7, 1000)))
+	eventually(t, "the deliveries after it", func() bool { return len(hook.accepted()) == 3 })
+	if n := len(rec.deliveryRecords()); n != 0 {
+		t.Fatalf("%d records while the recorder hangs", n)
+	}
+	close(rec.block)
+	eventually(t, "3 records", func() bool { return len(rec.deliveryRecords()) == 3 })
+	if n := rec.deliveryInserts(); n != 2 {
+		t.Errorf("3 states recorded in %d calls, want 2 (the hung one, then those that ended meanwhile)", n)
+	}
+}
