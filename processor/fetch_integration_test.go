@@ -20,7 +20,12 @@ import (
 // several record batches.
 func produceNumbered(t *testing.T, brokers []string, topic string, from, n int) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: partitionZero{},
+	// An own transport: the shared default one caches metadata and may
+	// not know a topic created a moment ago ("Unknown Topic Or Partition"
+	// at once, without a retry).
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: partitionZero{}, Transport: tr,
 		BatchSize: 500, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
 	msgs := make([]kafka.Message, 0, n)

@@ -28,7 +28,11 @@ func TestKafkaConsumerGroupResumesIntegration(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, BatchSize: 1000,
+	// An own transport: the shared default one caches metadata and may
+	// not know a topic created a moment ago.
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, BatchSize: 1000, Transport: tr,
 		BatchTimeout: 10 * time.Millisecond, RequiredAcks: kafka.RequireAll}
 	msgs := make([]kafka.Message, total)
 	for i := range msgs {
