@@ -48,6 +48,7 @@ up() {
 		wait_ready
 		return
 	fi
+	refuse_foreign
 	install_server
 	write_config
 	log "starting server on 127.0.0.1:$port (native), :$http_port (http)"

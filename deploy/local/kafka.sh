@@ -110,6 +110,7 @@ up() {
 		log "configuration changed; restarting"
 		down
 	fi
+	refuse_foreign
 	command -v java >/dev/null || apt_install openjdk-17-jre-headless
 	resolve_jars
 	write_config

@@ -38,6 +38,17 @@ wait_ready() {
 	log "ready: 127.0.0.1:$port ($("$probe" "$probe_kind" "127.0.0.1:$port" 2>/dev/null))"
 }
 
+# refuse_foreign stops a start when something this script did not start
+# already answers on the port (a server left by another checkout, say):
+# the new one could not bind, and the probe would take the stranger for it.
+refuse_foreign() {
+	if "$probe" "$probe_kind" "127.0.0.1:$port" >/dev/null 2>&1; then
+		log "127.0.0.1:$port already answers, but not from a $name this checkout started ($pidfile);"
+		log "stop that one (make services-down in its checkout) or move this one's port"
+		exit 1
+	fi
+}
+
 # down stops only the process this script started, by its pid file: a
 # clean SIGTERM first, SIGKILL after 30 s.
 down() {
