@@ -288,7 +288,7 @@ func TestPartitionReaderDeletedBeforeReadIntegration(t *testing.T) {
 	_, topic := topicWithDeletedHead(t)
 	r, _ := testReader(t, topic, 7)
 	var skipped int64
-	r.skipped = func(n int64) { skipped += n }
+	r.lost = func(from, first int64) { skipped += first - from }
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	want := int64(deletedBefore)

@@ -46,13 +46,11 @@ type partitionReader struct {
 	// whole is set when a value did not fit the buffer readValue was
 	// given: the next response is read whole, by ReadMessage.
 	whole bool
-	// keysOnly marks a reader that only looks keys up again (keyAt): a
-	// deleted offset there loses a key, which the dead letter's header
-	// says, not data, so it is not reported as skipped.
-	keysOnly bool
-	// skipped, when set, is told how many offsets retention deleted
-	// before they were read.
-	skipped func(n int64)
+	// lost, when set, is told of offsets [from, first) that retention
+	// deleted before they were read. What that means is the owner's: data
+	// lost for the worker's stream reader, only a key for a reader that
+	// looks dead letters' keys up again (which leaves it nil).
+	lost func(from, first int64)
 }
 
 func newPartitionReader(kc *kafkaConn, topic string, partition int, offset int64, log zerolog.Logger) *partitionReader {
@@ -280,13 +278,9 @@ func (r *partitionReader) recover(ctx context.Context, err error) bool {
 		case r.next < first:
 			// Retention deleted what was not yet read; there is nothing
 			// left to read of it. The same choice as auto.offset.reset
-			// = earliest, said loudly.
-			if !r.keysOnly {
-				r.log.Error().Int64("offset", r.next).Int64("first", first).Int64("skipped", first-r.next).
-					Msg("offset deleted by retention before it was read; resuming at the first offset left")
-				if r.skipped != nil {
-					r.skipped(first - r.next)
-				}
+			// = earliest.
+			if r.lost != nil {
+				r.lost(r.next, first)
 			}
 			r.next, r.fails = first, 0
 			r.seek()

@@ -138,6 +138,7 @@ const maxBatch = 64
 // input is one topic's stream: raw chunks from the reader to the decoder,
 // decoded batches to the worker, and the pools both return to.
 type input struct {
+	topic    string
 	ch       chan *decodedBatch
 	free     chan *decodedBatch
 	raw      chan *rawChunk
@@ -310,11 +311,15 @@ func (w *worker) finish(genCtx context.Context, cancelFlush context.CancelFunc, 
 // is done, so batches grow only while data streams in. Bounded: 8 raw
 // chunks and 4 decoded batches per topic and partition.
 func (w *worker) fetch(ctx context.Context, wg *sync.WaitGroup, kind EventKind, topic string, offset int64) *input {
-	in := &input{ch: make(chan *decodedBatch, 4), free: make(chan *decodedBatch, 8),
+	in := &input{topic: topic, ch: make(chan *decodedBatch, 4), free: make(chan *decodedBatch, 8),
 		raw: make(chan *rawChunk, 8), freeRaw: make(chan *rawChunk, 10)}
 	pr := newPartitionReader(w.r.kc, topic, w.partition, offset, w.log)
 	skipped := w.r.m.retentionSkipped.WithLabelValues(topic)
-	pr.skipped = func(n int64) { skipped.Add(float64(n)) }
+	pr.lost = func(from, first int64) {
+		w.log.Error().Str("topic", topic).Int64("offset", from).Int64("first", first).Int64("skipped", first-from).
+			Msg("offset deleted by retention before it was read; resuming at the first offset left")
+		skipped.Add(float64(first - from))
+	}
 	maxRoom := w.r.cfg.Limits.MaxMessageBytes + 1
 	wg.Add(2)
 	go func() {
@@ -495,10 +500,7 @@ func (w *worker) handle(kind EventKind, d *decodedMsg, now time.Time) {
 
 func (w *worker) reject(kind EventKind, d *decodedMsg, now time.Time) {
 	m, de := &d.msg, d.err
-	topic := w.r.cfg.Kafka.Topics.Predictions
-	if kind == Outcome {
-		topic = w.r.cfg.Kafka.Topics.Outcomes
-	}
+	topic := w.in[kind].topic
 	w.r.m.rejected.WithLabelValues(topic, de.Reason).Inc()
 	w.rejects[rejectKey{now.Truncate(time.Minute).UnixMilli(), topic, de.Reason}]++
 	truncated := "false"
@@ -685,7 +687,7 @@ func (w *worker) readDeadLetterKeys(ctx context.Context, job *flushJob) {
 		r := readers[ref.topic]
 		if r == nil {
 			r = newPartitionReader(w.r.kc, ref.topic, w.partition, ref.offset, w.log)
-			r.maxBytes, r.keysOnly = 1<<20, true
+			r.maxBytes = 1 << 20
 			readers[ref.topic] = r
 		}
 		m := &job.dlq[ref.index]
