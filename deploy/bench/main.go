@@ -144,10 +144,13 @@ func run(ctx context.Context, o options) error {
 	if !o.keep {
 		defer deleteTopics(o.Kafka, topics[:2])
 	}
-	if err := dropDatabase(ctx, o.ClickHouse, database); err != nil {
-		return err
+	freshDatabase := func() error {
+		if err := dropDatabase(ctx, o.ClickHouse, database); err != nil {
+			return err
+		}
+		return sh(ctx, o.Driftd, "migrate", "--clickhouse", o.ClickHouse, "--database", database)
 	}
-	if err := sh(ctx, o.Driftd, "migrate", "--clickhouse", o.ClickHouse, "--database", database); err != nil {
+	if err := freshDatabase(); err != nil {
 		return err
 	}
 
@@ -207,10 +210,7 @@ func run(ctx context.Context, o options) error {
 			if err := os.RemoveAll(filepath.Join(o.dir, "state")); err != nil {
 				return err
 			}
-			if err := dropDatabase(ctx, o.ClickHouse, database); err != nil {
-				return err
-			}
-			if err := sh(ctx, o.Driftd, "migrate", "--clickhouse", o.ClickHouse, "--database", database); err != nil {
+			if err := freshDatabase(); err != nil {
 				return err
 			}
 		}
