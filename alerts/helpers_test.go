@@ -144,6 +144,16 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// psiToHook is one rule on psi that fires at every breach, and one
+// webhook target "hook" at url.
+func psiToHook(url string) Config {
+	return Config{
+		Rules:    []Rule{{Metric: "psi", RepeatInterval: Dur(0)}},
+		Targets:  []Target{webhook("hook", url, "")},
+		Delivery: fastDelivery(),
+	}
+}
+
 // fastDelivery keeps retry tests quick.
 func fastDelivery() Delivery {
 	return Delivery{SigningKey: testKey, InitialBackoff: Dur(5 * time.Millisecond), MaxBackoff: Dur(20 * time.Millisecond),

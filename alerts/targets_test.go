@@ -199,11 +199,7 @@ func TestDeliveryStatesRecordedTogether(t *testing.T) {
 // when it starts, without delivering again.
 func TestUnrecordedDeliveryStatesSweptAtStart(t *testing.T) {
 	hook := newReceiver(t, nil)
-	cfg := Config{
-		Rules:    []Rule{{Metric: "psi", RepeatInterval: Dur(0)}},
-		Targets:  []Target{webhook("hook", hook.srv.URL+"/", "")},
-		Delivery: fastDelivery(),
-	}
+	cfg := psiToHook(hook.srv.URL + "/")
 	dir := t.TempDir()
 	down := &fakeRecorder{failDeliveries: errRecorderDown}
 	e1 := start(t, cfg, dir, Options{Recorder: down})
@@ -230,11 +226,7 @@ func TestUnrecordedDeliveryStatesSweptAtStart(t *testing.T) {
 // states that ended meanwhile are recorded together once it answers.
 func TestSlowRecorderDoesNotDelayDeliveries(t *testing.T) {
 	hook := newReceiver(t, nil)
-	cfg := Config{
-		Rules:    []Rule{{Metric: "psi", RepeatInterval: Dur(0)}},
-		Targets:  []Target{webhook("hook", hook.srv.URL+"/", "")},
-		Delivery: fastDelivery(),
-	}
+	cfg := psiToHook(hook.srv.URL + "/")
 	rec := &fakeRecorder{block: make(chan struct{})}
 	e := start(t, cfg, t.TempDir(), Options{Recorder: rec})
 	write(t, e.Engine, window(0, psi("amount", 0.5, 1000)))
